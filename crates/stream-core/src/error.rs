@@ -1,0 +1,272 @@
+//! The one error type: a kind callers match on, plus libvirt's code, domain and message when the
+//! error came from (or reproduces) libvirt.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The stream was finished or aborted; nothing more can be done with it.
+    Closed,
+    /// The stream (or backend) does not offer this operation, e.g. on a stream not yet bound.
+    NotSupported,
+    /// A bad argument: zero-length hole, unknown flag bits, bad layout notation, bad range.
+    InvalidArgument,
+    /// An operation the stream's state or direction forbids: `send` on a download, ...
+    InvalidOperation,
+    /// An operating-system error on either side (I/O, a dead daemon's socket).
+    System,
+    /// The RPC layer between client and daemon failed (connection closed, protocol error).
+    Rpc,
+    /// A handler of a `*_all` helper failed; the handler's own error is the source.
+    Handler,
+    /// Something the far side reported that fits no other kind (`VIR_ERR_INTERNAL_ERROR`, ...).
+    Internal,
+    /// A pool, volume or domain that does not exist.
+    NotFound,
+}
+
+impl ErrorKind {
+    /// The word used in [`Error`]'s `Display` and in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Closed => "closed",
+            ErrorKind::NotSupported => "not-supported",
+            ErrorKind::InvalidArgument => "invalid-argument",
+            ErrorKind::InvalidOperation => "invalid-operation",
+            ErrorKind::System => "system",
+            ErrorKind::Rpc => "rpc",
+            ErrorKind::Handler => "handler",
+            ErrorKind::Internal => "internal",
+            ErrorKind::NotFound => "not-found",
+        }
+    }
+
+    /// The kind named by [`ErrorKind::as_str`].
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ALL_KINDS.iter().copied().find(|kind| kind.as_str() == name)
+    }
+}
+
+const ALL_KINDS: [ErrorKind; 9] = [
+    ErrorKind::Closed,
+    ErrorKind::NotSupported,
+    ErrorKind::InvalidArgument,
+    ErrorKind::InvalidOperation,
+    ErrorKind::System,
+    ErrorKind::Rpc,
+    ErrorKind::Handler,
+    ErrorKind::Internal,
+    ErrorKind::NotFound,
+];
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// libvirt's numeric error code and domain (`virErrorNumber`, `virErrorDomain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LibvirtCode {
+    /// `virErrorNumber`, e.g. 3 for `VIR_ERR_NO_SUPPORT`.
+    pub code: i32,
+    /// `virErrorDomain`, e.g. 38 for `VIR_FROM_STREAMS`.
+    pub domain: i32,
+}
+
+/// An error from a stream or backend.
+///
+/// Equality compares kind, libvirt code and message, not the source: that is what the
+/// conformance suite compares between backends.
+#[derive(Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    libvirt: Option<LibvirtCode>,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    /// An error of this project's own (a guard, a bad argument), with no libvirt code.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            libvirt: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error as libvirt reports it: code, domain and its exact message.
+    pub fn libvirt(kind: ErrorKind, code: i32, domain: i32, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            libvirt: Some(LibvirtCode { code, domain }),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attach the underlying cause (a handler's error, an `io::Error`).
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The same error with another kind: libvirt reports one code for several situations
+    /// (a closed stream and an unbound one look alike), the lifecycle knows which it is.
+    pub fn with_kind(mut self, kind: ErrorKind) -> Error {
+        self.kind = kind;
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// libvirt's code and domain, when libvirt reported (or would report) this error.
+    pub fn libvirt_code(&self) -> Option<LibvirtCode> {
+        self.libvirt
+    }
+
+    /// The message: libvirt's own text where there is one, else a sentence naming the rule.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.kind == other.kind && self.libvirt == other.libvirt && self.message == other.message
+    }
+}
+
+impl Eq for Error {}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Error");
+        debug
+            .field("kind", &self.kind)
+            .field("libvirt", &self.libvirt);
+        debug.field("message", &self.message);
+        if let Some(source) = &self.source {
+            debug.field("source", &source.to_string());
+        }
+        debug.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    /// One line: `kind: message [libvirt code C, domain D]: source`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)?;
+        if let Some(LibvirtCode { code, domain }) = self.libvirt {
+            write!(f, " [libvirt code {code}, domain {domain}]")?;
+        }
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// libvirt's `virErrorNumber` values this project produces or matches (include/libvirt/virterror.h).
+pub mod code {
+    /// `VIR_ERR_INTERNAL_ERROR`
+    pub const INTERNAL_ERROR: i32 = 1;
+    /// `VIR_ERR_NO_SUPPORT`
+    pub const NO_SUPPORT: i32 = 3;
+    /// `VIR_ERR_INVALID_ARG`
+    pub const INVALID_ARG: i32 = 8;
+    /// `VIR_ERR_OPERATION_FAILED`
+    pub const OPERATION_FAILED: i32 = 9;
+    /// `VIR_ERR_SYSTEM_ERROR`
+    pub const SYSTEM_ERROR: i32 = 38;
+    /// `VIR_ERR_RPC`
+    pub const RPC: i32 = 39;
+    /// `VIR_ERR_NO_DOMAIN`
+    pub const NO_DOMAIN: i32 = 42;
+    /// `VIR_ERR_NO_STORAGE_POOL`
+    pub const NO_STORAGE_POOL: i32 = 49;
+    /// `VIR_ERR_NO_STORAGE_VOL`
+    pub const NO_STORAGE_VOL: i32 = 50;
+    /// `VIR_ERR_OPERATION_INVALID`
+    pub const OPERATION_INVALID: i32 = 55;
+}
+
+/// libvirt's `virErrorDomain` values this project produces or matches.
+pub mod domain {
+    /// `VIR_FROM_NONE`
+    pub const NONE: i32 = 0;
+    /// `VIR_FROM_RPC`
+    pub const RPC: i32 = 7;
+    /// `VIR_FROM_TEST`
+    pub const TEST: i32 = 12;
+    /// `VIR_FROM_REMOTE`
+    pub const REMOTE: i32 = 13;
+    /// `VIR_FROM_STORAGE`
+    pub const STORAGE: i32 = 18;
+    /// `VIR_FROM_STREAMS`
+    pub const STREAMS: i32 = 38;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_one_line_with_code_and_domain() {
+        let error = Error::libvirt(
+            ErrorKind::NotSupported,
+            code::NO_SUPPORT,
+            domain::STREAMS,
+            "this function is not supported by the connection driver: virStreamSend",
+        );
+        assert_eq!(
+            error.to_string(),
+            "not-supported: this function is not supported by the connection driver: \
+             virStreamSend [libvirt code 3, domain 38]"
+        );
+        assert!(!error.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn display_of_own_error_names_the_rule_and_source() {
+        let io = std::io::Error::other("disk full");
+        let error = Error::new(ErrorKind::Handler, "sink handler failed").with_source(io);
+        assert_eq!(error.to_string(), "handler: sink handler failed: disk full");
+        assert!(std::error::Error::source(&error).is_some());
+    }
+
+    #[test]
+    fn kind_names_round_trip() {
+        for kind in ALL_KINDS {
+            assert_eq!(ErrorKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ErrorKind::from_name("nonsense"), None);
+    }
+
+    #[test]
+    fn equality_ignores_source() {
+        let plain = Error::new(ErrorKind::System, "x");
+        let sourced = plain.clone().with_source(std::io::Error::other("y"));
+        assert_eq!(plain, sourced);
+        assert_ne!(plain, plain.clone().with_kind(ErrorKind::Rpc));
+    }
+}

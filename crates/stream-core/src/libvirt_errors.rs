@@ -1,0 +1,195 @@
+//! The errors real libvirt 9.0 reports, built in one place with libvirt's exact code, domain and
+//! message (taken from libvirt's source and checked against running libvirt), plus the guard
+//! errors this project adds where raw libvirt would crash, hang or lose data.
+
+use crate::error::{code, domain};
+use crate::{Error, ErrorKind};
+
+/// libvirt's public function names, as they appear in "not supported" errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Call {
+    /// `virStreamSend`
+    Send,
+    /// `virStreamRecv` (no flags)
+    Recv,
+    /// `virStreamRecvFlags`
+    RecvFlags,
+    /// `virStreamSendHole`
+    SendHole,
+    /// `virStreamRecvHole`
+    RecvHole,
+    /// `virStreamEventAddCallback`
+    AddCallback,
+    /// `virStreamEventUpdateCallback`
+    UpdateCallback,
+    /// `virStreamEventRemoveCallback`
+    RemoveCallback,
+    /// `virStreamFinish`
+    Finish,
+    /// `virStreamAbort`
+    Abort,
+}
+
+impl Call {
+    /// libvirt's name of the public function.
+    pub fn function(self) -> &'static str {
+        match self {
+            Call::Send => "virStreamSend",
+            Call::Recv => "virStreamRecv",
+            Call::RecvFlags => "virStreamRecvFlags",
+            Call::SendHole => "virStreamSendHole",
+            Call::RecvHole => "virStreamRecvHole",
+            Call::AddCallback => "virStreamEventAddCallback",
+            Call::UpdateCallback => "virStreamEventUpdateCallback",
+            Call::RemoveCallback => "virStreamEventRemoveCallback",
+            Call::Finish => "virStreamFinish",
+            Call::Abort => "virStreamAbort",
+        }
+    }
+}
+
+/// `virReportUnsupportedError()` in libvirt-stream.c: the stream has no driver for `call`
+/// (not yet bound, or the driver lacks the call).
+pub fn not_supported(call: Call) -> Error {
+    Error::libvirt(
+        ErrorKind::NotSupported,
+        code::NO_SUPPORT,
+        domain::STREAMS,
+        format!(
+            "this function is not supported by the connection driver: {}",
+            call.function()
+        ),
+    )
+}
+
+/// `virNetClientStreamCheckState`: any call on a finished or aborted remote stream. The contract
+/// gives local streams the same error (raw fdstreams return 0 or crash there).
+pub fn stream_closed() -> Error {
+    Error::libvirt(
+        ErrorKind::Closed,
+        code::OPERATION_FAILED,
+        domain::RPC,
+        "operation failed: stream is closed",
+    )
+}
+
+/// `virCheckFlags` in the driver function that got unknown bits (only those bits are shown).
+pub fn unsupported_flags(driver_function: &str, unknown_bits: u32) -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidArgument,
+        code::INVALID_ARG,
+        domain::REMOTE,
+        format!("unsupported flags (0x{unknown_bits:x}) in function {driver_function}"),
+    )
+}
+
+/// `virNetClientStreamRecvHole` on a stream bound without the sparse flag.
+pub fn holes_not_supported() -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidOperation,
+        code::OPERATION_INVALID,
+        domain::RPC,
+        "Requested operation is not valid: Holes are not supported with this stream",
+    )
+}
+
+/// `virNetClientStreamSendHole` on a stream bound without the sparse flag.
+pub fn skipping_not_supported() -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidOperation,
+        code::OPERATION_INVALID,
+        domain::RPC,
+        "Requested operation is not valid: Skipping is not supported with this stream",
+    )
+}
+
+/// `virStreamSendAll` / `virStreamSparseSendAll` on a NONBLOCK stream (which they then abort).
+pub fn sources_need_blocking() -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidOperation,
+        code::OPERATION_INVALID,
+        domain::STREAMS,
+        "Requested operation is not valid: data sources cannot be used for non-blocking streams",
+    )
+}
+
+/// `virStreamRecvAll` / `virStreamSparseRecvAll` on a NONBLOCK stream (which they then abort).
+pub fn sinks_need_blocking() -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidOperation,
+        code::OPERATION_INVALID,
+        domain::STREAMS,
+        "Requested operation is not valid: data sinks cannot be used for non-blocking streams",
+    )
+}
+
+/// A `*_all` handler failed. libvirt reports `"<which> failed: <strerror(errno)>"`; here the
+/// handler's own error replaces the errno, and is kept as the source.
+pub fn handler_failed(which: &str, cause: std::io::Error) -> Error {
+    let message = format!("{which} failed: {cause}");
+    Error::libvirt(
+        ErrorKind::Handler,
+        code::SYSTEM_ERROR,
+        domain::STREAMS,
+        message,
+    )
+    .with_source(cause)
+}
+
+/// Guard errors: misuses raw libvirt 9.0 turns into crashes, hangs or silent data loss
+/// (CONTRACT.md §4). They carry no libvirt code: libvirt has no error for them.
+pub mod guard {
+    use crate::{Error, ErrorKind};
+
+    /// `send` with no bytes.
+    pub fn empty_send() -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            "send of 0 bytes refused: libvirt would take it as end of stream and drop later data",
+        )
+    }
+
+    /// `send_hole` with a length below 1.
+    pub fn hole_length(length: i64) -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "send_hole length must be at least 1, got {length}: libvirt would drop the whole upload"
+            ),
+        )
+    }
+
+    /// `send_hole` or `recv_hole` with flags.
+    pub fn hole_flags(flags: u32) -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "send_hole flags must be 0, got 0x{flags:x}: libvirt would drop the whole upload"
+            ),
+        )
+    }
+
+    /// `send` or `send_hole` on a download.
+    pub fn send_on_download(call: &str) -> Error {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{call} on a download stream refused: only an upload takes data"),
+        )
+    }
+
+    /// `recv` on an upload.
+    pub fn recv_on_upload() -> Error {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            "recv on an upload stream refused: nothing ever arrives (a blocking recv would hang forever)",
+        )
+    }
+
+    /// A sink that takes nothing of a non-empty offer would be offered the same bytes forever.
+    pub fn sink_took_nothing(which: &str) -> Error {
+        Error::new(
+            ErrorKind::Handler,
+            format!("{which} took 0 of the bytes offered: it must take at least one or fail"),
+        )
+    }
+}

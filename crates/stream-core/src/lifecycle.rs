@@ -1,0 +1,239 @@
+//! The stream lifecycle of CONTRACT.md §3 and the guards of §4, as one state machine that every
+//! backend runs before it touches its own machinery, so all backends refuse the same calls with
+//! the same errors.
+
+use crate::libvirt_errors::{self, Call, guard};
+use crate::{RecvFlags, Result, StreamFlags, StreamKind};
+
+/// Which way bytes flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Application to volume.
+    Upload,
+    /// Volume (or screen) to application.
+    Download,
+}
+
+/// What an active stream was bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Binding {
+    /// Which way bytes flow.
+    pub direction: Direction,
+    /// Bound with the sparse flag: holes travel as holes.
+    pub sparse: bool,
+}
+
+/// Where a stream is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamState {
+    /// Created, not bound: every call but `abort` fails.
+    New,
+    /// Bound to a transfer.
+    Active(Binding),
+    /// `finish` succeeded.
+    Finished,
+    /// `finish` failed; the stream is closed all the same.
+    FinishFailed,
+    /// `abort` was called.
+    Aborted,
+}
+
+impl StreamState {
+    /// Finished, failed to finish, or aborted.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            StreamState::Finished | StreamState::FinishFailed | StreamState::Aborted
+        )
+    }
+}
+
+/// What the backend must do for an `abort` the lifecycle accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbortAction {
+    /// The stream was never bound: nothing to cancel (libvirt returns 0 at once).
+    Nothing,
+    /// Cancel the active transfer.
+    Cancel(Binding),
+}
+
+/// The lifecycle and guard checks of one stream.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    kind: StreamKind,
+    flags: StreamFlags,
+    state: StreamState,
+    has_callback: bool,
+}
+
+impl Lifecycle {
+    /// A new, unbound stream of `kind` created with `flags`.
+    pub fn new(kind: StreamKind, flags: StreamFlags) -> Lifecycle {
+        Lifecycle {
+            kind,
+            flags,
+            state: StreamState::New,
+            has_callback: false,
+        }
+    }
+
+    /// The stream kind this lifecycle speaks for.
+    pub fn kind(&self) -> StreamKind {
+        self.kind
+    }
+
+    /// The flags the stream was created with.
+    pub fn flags(&self) -> StreamFlags {
+        self.flags
+    }
+
+    /// `VIR_STREAM_NONBLOCK` was given.
+    pub fn nonblock(&self) -> bool {
+        self.flags.contains(StreamFlags::NONBLOCK)
+    }
+
+    /// The current state.
+    pub fn state(&self) -> StreamState {
+        self.state
+    }
+
+    /// Whether an event callback is registered.
+    pub fn has_callback(&self) -> bool {
+        self.has_callback
+    }
+
+    /// The stream was bound to a transfer.
+    pub fn bind(&mut self, binding: Binding) {
+        self.state = StreamState::Active(binding);
+    }
+
+    /// The binding of an active stream; libvirt's error for `call` otherwise.
+    fn active(&self, call: Call) -> Result<Binding> {
+        match self.state {
+            StreamState::Active(binding) => Ok(binding),
+            StreamState::New => Err(libvirt_errors::not_supported(call)),
+            _ => Err(libvirt_errors::stream_closed()),
+        }
+    }
+
+    /// May `send` of `len` bytes go ahead?
+    pub fn check_send(&self, len: usize) -> Result<Binding> {
+        let binding = self.active(Call::Send)?;
+        if binding.direction == Direction::Download {
+            return Err(guard::send_on_download("send"));
+        }
+        if len == 0 {
+            return Err(guard::empty_send());
+        }
+        Ok(binding)
+    }
+
+    /// May `recv` with `flags` go ahead?
+    pub fn check_recv(&self, flags: RecvFlags) -> Result<Binding> {
+        let call = if flags.is_empty() {
+            Call::Recv
+        } else {
+            Call::RecvFlags
+        };
+        let binding = self.active(call)?;
+        if flags.unknown_bits() != 0 {
+            return Err(match self.kind {
+                StreamKind::Remote => {
+                    libvirt_errors::unsupported_flags("remoteStreamRecvFlags", flags.unknown_bits())
+                }
+                // The fdstream driver has no virStreamRecvFlags at all.
+                StreamKind::Local => libvirt_errors::not_supported(Call::RecvFlags),
+            });
+        }
+        if binding.direction == Direction::Upload {
+            return Err(guard::recv_on_upload());
+        }
+        Ok(binding)
+    }
+
+    /// May `send_hole(length, flags)` go ahead?
+    pub fn check_send_hole(&self, length: i64, flags: u32) -> Result<Binding> {
+        let binding = self.active(Call::SendHole)?;
+        if binding.direction == Direction::Download {
+            return Err(guard::send_on_download("send_hole"));
+        }
+        if !binding.sparse {
+            return Err(libvirt_errors::skipping_not_supported());
+        }
+        if flags != 0 {
+            return Err(guard::hole_flags(flags));
+        }
+        if length < 1 {
+            return Err(guard::hole_length(length));
+        }
+        Ok(binding)
+    }
+
+    /// May `recv_hole(flags)` go ahead?
+    pub fn check_recv_hole(&self, flags: u32) -> Result<Binding> {
+        let binding = self.active(Call::RecvHole)?;
+        if self.kind == StreamKind::Local {
+            // The fdstream driver has no virStreamRecvHole.
+            return Err(libvirt_errors::not_supported(Call::RecvHole));
+        }
+        if flags != 0 {
+            return Err(libvirt_errors::unsupported_flags(
+                "remoteStreamRecvHole",
+                flags,
+            ));
+        }
+        if !binding.sparse {
+            return Err(libvirt_errors::holes_not_supported());
+        }
+        Ok(binding)
+    }
+
+    /// May a callback be added?
+    pub fn check_add_callback(&self) -> Result<Binding> {
+        self.active(Call::AddCallback)
+    }
+
+    /// May the callback be updated?
+    pub fn check_update_callback(&self) -> Result<Binding> {
+        self.active(Call::UpdateCallback)
+    }
+
+    /// May the callback be removed?
+    pub fn check_remove_callback(&self) -> Result<Binding> {
+        self.active(Call::RemoveCallback)
+    }
+
+    /// Record whether a callback is registered.
+    pub fn set_callback(&mut self, registered: bool) {
+        self.has_callback = registered;
+    }
+
+    /// May `finish` go ahead? The backend then reports the outcome with [`Lifecycle::finished`].
+    pub fn check_finish(&self) -> Result<Binding> {
+        self.active(Call::Finish)
+    }
+
+    /// Record the outcome of `finish`: closed either way, the callback gone.
+    pub fn finished(&mut self, succeeded: bool) {
+        self.state = if succeeded {
+            StreamState::Finished
+        } else {
+            StreamState::FinishFailed
+        };
+        self.has_callback = false;
+    }
+
+    /// Accept an `abort`: closes the stream and says what the backend must cancel.
+    pub fn abort(&mut self) -> Result<AbortAction> {
+        let action = match self.state {
+            StreamState::New => AbortAction::Nothing,
+            StreamState::Active(binding) => AbortAction::Cancel(binding),
+            _ => return Err(libvirt_errors::stream_closed()),
+        };
+        if action != AbortAction::Nothing {
+            self.state = StreamState::Aborted;
+        }
+        self.has_callback = false;
+        Ok(action)
+    }
+}

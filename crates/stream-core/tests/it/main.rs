@@ -1,0 +1,6 @@
+//! stream-core's integration tests: one binary, a module per part of the contract.
+
+mod all_helpers;
+mod layout_notation;
+mod lifecycle_rules;
+mod sentinels;
