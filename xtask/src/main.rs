@@ -1,0 +1,61 @@
+//! The `cargo xtask` command line: parses the subcommand and hands it to the module that does the work.
+
+mod bench;
+mod ci;
+mod conformance;
+mod setup;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::util::Error;
+
+/// Project automation for virtstream.
+#[derive(Debug, Parser)]
+#[command(bin_name = "cargo xtask", about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check for libvirt's build and runtime packages, installing them with apt-get when run as root.
+    Setup,
+    /// Run every test: nextest (profile `ci`), then doctests. Arguments after `--` go to nextest.
+    Test {
+        /// Passed to `cargo nextest run`, e.g. a filter expression.
+        #[arg(last = true)]
+        nextest_args: Vec<String>,
+    },
+    /// Run the conformance suite in release mode. Arguments after `--` go to the runner.
+    Conformance {
+        /// Passed to the conformance runner.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Run one benchmark target. Arguments after `--` go to the benchmark.
+    Bench {
+        target: bench::Target,
+        /// Passed to the benchmark harness, e.g. `--save-baseline main`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Everything CI checks: formatting, clippy, `test`, then `conformance`.
+    Ci,
+}
+
+fn main() -> Result<ExitCode, Error> {
+    match Cli::parse().command {
+        Command::Setup => setup::ensure_libvirt()?,
+        Command::Test { nextest_args } => test::run(&nextest_args)?,
+        // The runner's own exit status is the verdict, so it is passed through unchanged.
+        Command::Conformance { args } => return conformance::command(&args)?.exit_code(),
+        Command::Bench { target, args } => bench::run(target, &args)?,
+        Command::Ci => ci::run()?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
