@@ -222,6 +222,8 @@ pub mod domain {
     pub const REMOTE: i32 = 13;
     /// `VIR_FROM_STORAGE`
     pub const STORAGE: i32 = 18;
+    /// `VIR_FROM_DOMAIN`
+    pub const DOMAIN: i32 = 20;
     /// `VIR_FROM_STREAMS`
     pub const STREAMS: i32 = 38;
 }

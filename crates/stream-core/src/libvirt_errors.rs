@@ -193,3 +193,88 @@ pub mod guard {
         )
     }
 }
+
+/// A second `add_callback`, as each stream kind reports it.
+pub fn callback_exists(kind: crate::StreamKind) -> Error {
+    match kind {
+        crate::StreamKind::Remote => {
+            internal(domain::RPC, "multiple stream callbacks not supported")
+        }
+        crate::StreamKind::Local => {
+            internal(domain::STREAMS, "stream already has a callback registered")
+        }
+    }
+    .with_kind(ErrorKind::InvalidOperation)
+}
+
+/// `update_callback` / `remove_callback` with none registered, as each stream kind reports it.
+pub fn no_callback(kind: crate::StreamKind) -> Error {
+    match kind {
+        crate::StreamKind::Remote => internal(domain::RPC, "no stream callback registered"),
+        crate::StreamKind::Local => internal(
+            domain::STREAMS,
+            "stream does not have a callback registered",
+        ),
+    }
+    .with_kind(ErrorKind::InvalidOperation)
+}
+
+/// An upload wrote past its range: the daemon's write fails, reported at `finish`.
+pub fn no_space_left() -> Error {
+    Error::libvirt(
+        ErrorKind::System,
+        code::SYSTEM_ERROR,
+        domain::STREAMS,
+        "cannot write to stream: No space left on device",
+    )
+}
+
+/// `VIR_ERR_INTERNAL_ERROR` in `domain`.
+fn internal(domain: i32, detail: &str) -> Error {
+    Error::libvirt(
+        ErrorKind::Internal,
+        code::INTERNAL_ERROR,
+        domain,
+        format!("internal error: {detail}"),
+    )
+}
+
+/// `virStoragePoolLookupByName` found nothing.
+pub fn no_pool(name: &str) -> Error {
+    Error::libvirt(
+        ErrorKind::NotFound,
+        code::NO_STORAGE_POOL,
+        domain::STORAGE,
+        format!("Storage pool not found: no storage pool with matching name '{name}'"),
+    )
+}
+
+/// `virStorageVolLookupByName` found nothing.
+pub fn no_volume(name: &str) -> Error {
+    Error::libvirt(
+        ErrorKind::NotFound,
+        code::NO_STORAGE_VOL,
+        domain::STORAGE,
+        format!("Storage volume not found: no storage vol with matching name '{name}'"),
+    )
+}
+
+/// `virDomainLookupByName` on the test driver found nothing.
+pub fn no_domain(name: &str) -> Error {
+    Error::libvirt(
+        ErrorKind::NotFound,
+        code::NO_DOMAIN,
+        domain::TEST,
+        format!("Domain not found: no domain with matching name '{name}'"),
+    )
+}
+
+/// A connection-level call the driver lacks (`virStorageVolUpload` on the test driver, ...).
+pub fn driver_lacks(function: &str, from: i32) -> Error {
+    Error::libvirt(
+        ErrorKind::NotSupported,
+        code::NO_SUPPORT,
+        from,
+        format!("this function is not supported by the connection driver: {function}"),
+    )
+}

@@ -1,1 +1,37 @@
-//! placeholder
+//! An in-memory simulator of libvirt streams that behaves as real libvirt 9.0 does: storage pools
+//! and raw sparse volumes, the test driver's domain screenshot, remote and local stream profiles,
+//! a deterministic event loop and seedable NONBLOCK schedules. No libvirt needed.
+//!
+//! ```
+//! use stream_core::{Backend, Layout, Recv, RecvFlags, StreamFlags, Transfer, VolumeId};
+//! use stream_sim::{Profile, SimBackend};
+//!
+//! let sim = SimBackend::new(Profile::Remote);
+//! let volume = VolumeId::new("default", "disk.raw");
+//! sim.create_volume(&volume, &Layout::parse("D4K H1M D10").unwrap()).unwrap();
+//! let download = Transfer::Download { volume, offset: 0, length: 0, sparse: true };
+//! let mut stream = sim.open(StreamFlags::empty(), &download).unwrap();
+//! let mut buf = vec![0; 65536];
+//! assert_eq!(stream.recv(&mut buf, RecvFlags::STOP_AT_HOLE).unwrap(), Recv::Data(4096));
+//! assert_eq!(stream.recv(&mut buf, RecvFlags::STOP_AT_HOLE).unwrap(), Recv::Hole);
+//! assert_eq!(stream.recv_hole(0).unwrap(), 1 << 20);
+//! assert_eq!(stream.recv(&mut buf, RecvFlags::STOP_AT_HOLE).unwrap(), Recv::Data(10));
+//! assert_eq!(stream.recv(&mut buf, RecvFlags::STOP_AT_HOLE).unwrap(), Recv::Eof);
+//! stream.finish().unwrap();
+//! ```
+
+mod backend;
+mod events;
+mod local;
+mod packets;
+mod remote;
+mod schedule;
+mod storage;
+mod stream;
+mod upload;
+mod volume;
+
+pub use backend::{DEFAULT_POOL, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT};
+pub use packets::{MAX_PACKET, READ_CHUNK};
+pub use schedule::WouldBlock;
+pub use stream::SimStream;

@@ -1,0 +1,267 @@
+//! `SimBackend`: the simulator as a [`Backend`], with pools, volumes, the test driver's domain
+//! and a stepped event loop.
+
+use std::sync::{Arc, Mutex};
+
+use stream_core::{
+    Backend, Binding, Capabilities, Direction, Layout, Result, Stream, StreamFlags, StreamKind,
+    Transfer, VolumeId, domain, libvirt_errors,
+};
+
+use crate::events::EventLoop;
+use crate::local::LocalDownload;
+use crate::packets::PacketSource;
+use crate::remote::RemoteDownload;
+use crate::schedule::{Schedule, WouldBlock};
+use crate::storage::{self, Storage};
+use crate::stream::{SimStream, StreamInner, TransferState};
+use crate::upload::Upload;
+use crate::volume::Volume;
+
+/// The screenshot libvirt's test driver streams (`test-screenshot.png` of libvirt 9.0).
+pub const TEST_SCREENSHOT: &[u8] = include_bytes!("test-screenshot.png");
+/// The test driver's one domain.
+pub const TEST_DOMAIN: &str = "test";
+/// The pool every simulator starts with.
+pub const DEFAULT_POOL: &str = "default";
+
+/// Which real stream kind the simulator reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Storage volumes through a libvirtd socket (`virNetClientStream`).
+    Remote,
+    /// The in-process test driver: the domain screenshot (local fdstream).
+    Local,
+}
+
+/// How a simulator behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimConfig {
+    /// The stream kind to reproduce.
+    pub profile: Profile,
+    /// Filesystem block size: hole granularity (4096 as ext4; 1 for byte-exact holes).
+    pub block_size: u64,
+    /// When NONBLOCK calls find nothing ready.
+    pub would_block: WouldBlock,
+}
+
+impl SimConfig {
+    /// `profile` with ext4's 4 KiB blocks and no would-block.
+    pub fn new(profile: Profile) -> SimConfig {
+        SimConfig {
+            profile,
+            block_size: 4096,
+            would_block: WouldBlock::Never,
+        }
+    }
+
+    /// With another block size (1 for byte-exact holes).
+    pub fn block_size(self, block_size: u64) -> SimConfig {
+        SimConfig {
+            block_size: block_size.max(1),
+            ..self
+        }
+    }
+
+    /// With another would-block schedule.
+    pub fn would_block(self, would_block: WouldBlock) -> SimConfig {
+        SimConfig {
+            would_block,
+            ..self
+        }
+    }
+}
+
+/// The in-memory simulator of a libvirt connection.
+#[derive(Debug, Clone)]
+pub struct SimBackend {
+    config: SimConfig,
+    storage: Arc<Mutex<Storage>>,
+    events: Arc<EventLoop>,
+}
+
+impl SimBackend {
+    /// A simulator of `profile` with default settings and the pool `default`.
+    pub fn new(profile: Profile) -> SimBackend {
+        SimBackend::with_config(SimConfig::new(profile))
+    }
+
+    /// A simulator with `config` and the pool `default`.
+    pub fn with_config(config: SimConfig) -> SimBackend {
+        let mut storage = Storage::default();
+        storage.add_pool(DEFAULT_POOL);
+        SimBackend {
+            config,
+            storage: Arc::new(Mutex::new(storage)),
+            events: Arc::default(),
+        }
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> SimConfig {
+        self.config
+    }
+
+    /// Add a pool.
+    pub fn add_pool(&self, name: &str) {
+        storage::lock(&self.storage).add_pool(name);
+    }
+
+    /// One step of the event loop; returns how many callbacks ran.
+    pub fn run_once(&self) -> usize {
+        self.events.run_once()
+    }
+
+    fn kind(&self) -> StreamKind {
+        match self.config.profile {
+            Profile::Remote => StreamKind::Remote,
+            Profile::Local => StreamKind::Local,
+        }
+    }
+
+    fn inner(&self, flags: StreamFlags) -> StreamInner {
+        StreamInner::new(self.kind(), flags, Schedule::new(self.config.would_block))
+    }
+
+    fn stream(&self, inner: StreamInner) -> Box<dyn Stream> {
+        let inner = Arc::new(Mutex::new(inner));
+        self.events.watch(Arc::downgrade(&inner));
+        Box::new(SimStream::new(inner))
+    }
+
+    /// The volume's bytes as a download sees them, and its block-aligned layout.
+    fn snapshot(&self, volume: &VolumeId) -> Result<(Volume, Layout)> {
+        let storage = storage::lock(&self.storage);
+        let snapshot = storage.volume(volume)?.clone();
+        let layout = snapshot.layout().block_aligned(self.config.block_size);
+        Ok((snapshot, layout))
+    }
+
+    fn bind(&self, inner: &mut StreamInner, transfer: &Transfer) -> Result<()> {
+        match (self.config.profile, transfer) {
+            (
+                Profile::Remote,
+                Transfer::Upload {
+                    volume,
+                    offset,
+                    length,
+                    sparse,
+                },
+            ) => {
+                storage::lock(&self.storage).volume(volume)?;
+                let upload = Upload::new(self.storage.clone(), volume.clone(), *offset, *length);
+                let binding = Binding {
+                    direction: Direction::Upload,
+                    sparse: *sparse,
+                };
+                inner.bind(binding, TransferState::Upload(upload));
+            }
+            (
+                Profile::Remote,
+                Transfer::Download {
+                    volume,
+                    offset,
+                    length,
+                    sparse,
+                },
+            ) => {
+                let (snapshot, layout) = self.snapshot(volume)?;
+                let end = range_end(snapshot.size(), *offset, *length);
+                let source = PacketSource::new(&layout, *offset, end, *sparse);
+                let binding = Binding {
+                    direction: Direction::Download,
+                    sparse: *sparse,
+                };
+                inner.bind(
+                    binding,
+                    TransferState::Remote(RemoteDownload::new(snapshot, source)),
+                );
+            }
+            (Profile::Local, Transfer::Screenshot { domain: name, .. }) => {
+                if name != TEST_DOMAIN {
+                    return Err(libvirt_errors::no_domain(name));
+                }
+                let mut screen = Volume::default();
+                screen.write(0, TEST_SCREENSHOT);
+                let download = LocalDownload::new(screen, 0, TEST_SCREENSHOT.len() as u64);
+                let binding = Binding {
+                    direction: Direction::Download,
+                    sparse: false,
+                };
+                inner.bind(binding, TransferState::Local(download));
+            }
+            (
+                Profile::Local,
+                Transfer::Upload { volume, .. } | Transfer::Download { volume, .. },
+            ) => {
+                storage::lock(&self.storage).volume(volume)?;
+                let function = match transfer {
+                    Transfer::Upload { .. } => "virStorageVolUpload",
+                    _ => "virStorageVolDownload",
+                };
+                return Err(libvirt_errors::driver_lacks(function, domain::STORAGE));
+            }
+            (Profile::Remote, Transfer::Screenshot { .. }) => {
+                return Err(libvirt_errors::driver_lacks(
+                    "virDomainScreenshot",
+                    domain::DOMAIN,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a transfer of `length` bytes from `offset` stops (0: the end of the volume).
+fn range_end(size: u64, offset: u64, length: u64) -> u64 {
+    let end = if length == 0 {
+        size
+    } else {
+        offset.saturating_add(length).min(size)
+    };
+    end.max(offset.min(size))
+}
+
+impl Backend for SimBackend {
+    fn capabilities(&self) -> Capabilities {
+        match self.config.profile {
+            Profile::Remote => Capabilities::remote_storage(),
+            Profile::Local => Capabilities::local_screenshot(),
+        }
+    }
+
+    fn new_stream(&self, flags: StreamFlags) -> Result<Box<dyn Stream>> {
+        Ok(self.stream(self.inner(flags)))
+    }
+
+    fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
+        let mut inner = self.inner(flags);
+        self.bind(&mut inner, transfer)?;
+        Ok(self.stream(inner))
+    }
+
+    fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()> {
+        let mut storage = storage::lock(&self.storage);
+        storage
+            .pool_mut(&volume.pool)?
+            .insert(volume.name.clone(), Volume::from_layout(layout));
+        Ok(())
+    }
+
+    fn delete_volume(&self, volume: &VolumeId) -> Result<()> {
+        let mut storage = storage::lock(&self.storage);
+        storage.volume(volume)?;
+        storage.pool_mut(&volume.pool)?.remove(&volume.name);
+        Ok(())
+    }
+
+    fn volume_layout(&self, volume: &VolumeId) -> Result<Layout> {
+        Ok(self.snapshot(volume)?.1)
+    }
+
+    fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        Ok(storage::lock(&self.storage)
+            .volume(volume)?
+            .read(offset, buf))
+    }
+}

@@ -1,0 +1,268 @@
+//! `SimStream`: the simulator's [`Stream`], the shared lifecycle in front of the profile's
+//! transfer model.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use stream_core::libvirt_errors;
+use stream_core::{
+    AbortAction, Binding, EventCallback, EventSet, Lifecycle, Recv, RecvFlags, Result, Sent,
+    Stream, StreamFlags, StreamKind, StreamState,
+};
+
+use crate::local::LocalDownload;
+use crate::remote::RemoteDownload;
+use crate::schedule::Schedule;
+use crate::upload::Upload;
+
+/// What a bound stream moves.
+#[derive(Debug)]
+pub enum TransferState {
+    /// A remote (`virNetClientStream`) download.
+    Remote(RemoteDownload),
+    /// A local (fdstream) download.
+    Local(LocalDownload),
+    /// An upload.
+    Upload(Upload),
+}
+
+/// A registered event callback. `callback` is `None` while the event loop is running it.
+pub struct Registration {
+    /// The events the callback asked for.
+    pub events: EventSet,
+    /// The function.
+    pub callback: Option<EventCallback>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything about one stream, shared between its handle and the event loop.
+#[derive(Debug)]
+pub struct StreamInner {
+    /// Lifecycle and guards, shared with every backend.
+    pub lifecycle: Lifecycle,
+    /// The transfer, once bound.
+    pub transfer: Option<TransferState>,
+    /// The event callback, if any.
+    pub registration: Option<Registration>,
+    /// The NONBLOCK would-block schedule.
+    pub schedule: Schedule,
+}
+
+/// Lock a stream; every update is a single call, so a poisoned lock is still consistent.
+pub fn lock(inner: &Mutex<StreamInner>) -> MutexGuard<'_, StreamInner> {
+    inner
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A simulated libvirt stream.
+#[derive(Debug)]
+pub struct SimStream {
+    inner: Arc<Mutex<StreamInner>>,
+}
+
+impl SimStream {
+    pub(crate) fn new(inner: Arc<Mutex<StreamInner>>) -> SimStream {
+        SimStream { inner }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, StreamInner> {
+        lock(&self.inner)
+    }
+}
+
+impl StreamInner {
+    /// A new stream of `kind`.
+    pub fn new(kind: StreamKind, flags: StreamFlags, schedule: Schedule) -> StreamInner {
+        StreamInner {
+            lifecycle: Lifecycle::new(kind, flags),
+            transfer: None,
+            registration: None,
+            schedule,
+        }
+    }
+
+    /// Bind to `transfer`.
+    pub fn bind(&mut self, binding: Binding, transfer: TransferState) {
+        self.lifecycle.bind(binding);
+        self.transfer = Some(transfer);
+    }
+}
+
+impl Stream for SimStream {
+    fn send(&mut self, data: &[u8]) -> Result<Sent> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_send(data.len())?;
+        match inner.transfer.as_mut() {
+            Some(TransferState::Upload(upload)) => upload.send(data).map(Sent::Bytes),
+            _ => Err(libvirt_errors::not_supported(libvirt_errors::Call::Send)),
+        }
+    }
+
+    fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_recv(flags)?;
+        let inner = &mut *inner;
+        let schedule = inner.lifecycle.nonblock().then_some(&mut inner.schedule);
+        match inner.transfer.as_mut() {
+            Some(TransferState::Remote(download)) => Ok(download.recv(buf, flags, schedule)),
+            Some(TransferState::Local(download)) => Ok(download.recv(buf, schedule)),
+            _ => Err(libvirt_errors::not_supported(libvirt_errors::Call::Recv)),
+        }
+    }
+
+    fn send_hole(&mut self, length: i64, flags: u32) -> Result<()> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_send_hole(length, flags)?;
+        match inner.transfer.as_mut() {
+            Some(TransferState::Upload(upload)) => upload.send_hole(length as u64),
+            _ => Err(libvirt_errors::not_supported(
+                libvirt_errors::Call::SendHole,
+            )),
+        }
+    }
+
+    fn recv_hole(&mut self, flags: u32) -> Result<i64> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_recv_hole(flags)?;
+        match inner.transfer.as_mut() {
+            Some(TransferState::Remote(download)) => Ok(download.recv_hole()),
+            // A sparse upload has no hole to receive: libvirt returns 0.
+            _ => Ok(0),
+        }
+    }
+
+    fn add_callback(&mut self, events: EventSet, callback: EventCallback) -> Result<()> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_add_callback()?;
+        if inner.registration.is_some() {
+            return Err(libvirt_errors::callback_exists(inner.lifecycle.kind()));
+        }
+        inner.registration = Some(Registration {
+            events,
+            callback: Some(callback),
+        });
+        inner.lifecycle.set_callback(true);
+        Ok(())
+    }
+
+    fn update_callback(&mut self, events: EventSet) -> Result<()> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_update_callback()?;
+        let kind = inner.lifecycle.kind();
+        let registration = inner
+            .registration
+            .as_mut()
+            .ok_or_else(|| libvirt_errors::no_callback(kind))?;
+        registration.events = events;
+        Ok(())
+    }
+
+    fn remove_callback(&mut self) -> Result<()> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_remove_callback()?;
+        let kind = inner.lifecycle.kind();
+        inner
+            .registration
+            .take()
+            .ok_or_else(|| libvirt_errors::no_callback(kind))?;
+        inner.lifecycle.set_callback(false);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let mut inner = self.lock();
+        inner.lifecycle.check_finish()?;
+        inner.registration = None;
+        let overflowed =
+            matches!(&inner.transfer, Some(TransferState::Upload(upload)) if upload.overflowed());
+        inner.lifecycle.finished(!overflowed);
+        inner.transfer = None;
+        if overflowed {
+            Err(libvirt_errors::no_space_left())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn abort(&mut self) -> Result<()> {
+        let mut inner = self.lock();
+        let action = inner.lifecycle.abort()?;
+        let registration = inner.registration.take();
+        let kind = inner.lifecycle.kind();
+        if action != AbortAction::Nothing {
+            inner.transfer = None;
+        }
+        drop(inner);
+        // virFDStreamAbort tells a READABLE/WRITABLE callback about the abort, once, with ERROR.
+        if kind == StreamKind::Local
+            && let Some(Registration {
+                events,
+                callback: Some(mut callback),
+            }) = registration
+            && events.intersects(EventSet::READABLE | EventSet::WRITABLE)
+        {
+            callback(EventSet::ERROR);
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> StreamState {
+        self.lock().lifecycle.state()
+    }
+
+    fn flags(&self) -> StreamFlags {
+        self.lock().lifecycle.flags()
+    }
+}
+
+impl Drop for SimStream {
+    /// Dropping an active stream aborts it (CONTRACT.md §3).
+    fn drop(&mut self) {
+        if matches!(self.state(), StreamState::Active(_)) {
+            let _ = self.abort();
+        }
+    }
+}
+
+impl StreamInner {
+    /// The events this stream reports now, for the event loop (None: no callback to run).
+    pub fn ready_events(&mut self) -> Option<EventSet> {
+        let wanted = self.registration.as_ref()?.events;
+        let nonblock = self.lifecycle.nonblock();
+        let ready = match self.transfer.as_mut()? {
+            TransferState::Remote(download) => {
+                if download.waiting() {
+                    download.deliver_one();
+                }
+                let mut ready = EventSet::empty();
+                if download.readable() {
+                    ready |= EventSet::READABLE;
+                }
+                ready & wanted
+            }
+            TransferState::Upload(_) => EventSet::WRITABLE & wanted,
+            TransferState::Local(download) if nonblock => {
+                download.thread_step();
+                let mut ready = EventSet::empty();
+                if download.message_ready() {
+                    ready |= EventSet::READABLE & wanted;
+                }
+                if download.thread_done() && !download.message_ready() {
+                    // poll() reports a closed pipe whatever was asked for.
+                    ready |= EventSet::HANGUP;
+                }
+                ready
+            }
+            // A regular file polls readable and writable at all times.
+            TransferState::Local(_) => (EventSet::READABLE | EventSet::WRITABLE) & wanted,
+        };
+        Some(ready)
+    }
+}

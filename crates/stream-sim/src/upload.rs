@@ -1,0 +1,70 @@
+//! The daemon's side of an upload: writes into the volume as they arrive.
+//!
+//! Measured on libvirt 9.0: a write past the upload's range is cut at the range's end and the
+//! overflow is reported by `finish` ("No space left on device"); a hole moves the write position
+//! and truncates the file there (`lseek` + `ftruncate`), never past the range's end, so old bytes
+//! under a hole stay and a trailing hole sets the size.
+
+use std::sync::{Arc, Mutex};
+
+use stream_core::{Result, VolumeId};
+
+use crate::storage::Storage;
+
+/// An upload in progress.
+#[derive(Debug)]
+pub struct Upload {
+    storage: Arc<Mutex<Storage>>,
+    volume: VolumeId,
+    position: u64,
+    limit: u64,
+    overflowed: bool,
+}
+
+impl Upload {
+    /// An upload into `volume` from `offset`, at most `length` bytes (0: no limit).
+    pub fn new(storage: Arc<Mutex<Storage>>, volume: VolumeId, offset: u64, length: u64) -> Upload {
+        let limit = if length == 0 {
+            u64::MAX
+        } else {
+            offset.saturating_add(length)
+        };
+        Upload {
+            storage,
+            volume,
+            position: offset,
+            limit,
+            overflowed: false,
+        }
+    }
+
+    /// Write `data` at the current position.
+    pub fn send(&mut self, data: &[u8]) -> Result<usize> {
+        let room = self.limit.saturating_sub(self.position);
+        let take = (data.len() as u64).min(room) as usize;
+        if take < data.len() {
+            self.overflowed = true;
+        }
+        if take > 0 {
+            let mut storage = crate::storage::lock(&self.storage);
+            storage
+                .volume_mut(&self.volume)?
+                .write(self.position, &data[..take]);
+            self.position += take as u64;
+        }
+        Ok(data.len())
+    }
+
+    /// Skip `length` bytes: move the position and truncate the file there.
+    pub fn send_hole(&mut self, length: u64) -> Result<()> {
+        self.position = self.position.saturating_add(length).min(self.limit);
+        let mut storage = crate::storage::lock(&self.storage);
+        storage.volume_mut(&self.volume)?.truncate(self.position);
+        Ok(())
+    }
+
+    /// Whether the upload wrote past its range (`finish` then fails).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+}
