@@ -1,0 +1,18 @@
+//! The stream contract (CONTRACT.md) as a suite of rules that any [`Backend`] can be run
+//! against, and the table that reports them.
+//!
+//! Each rule is a plain function over `&dyn Backend`; a rule needing something a backend's
+//! [`Capabilities`] lack is reported as skipped with the reason, never as a pass.
+
+mod check;
+mod fixture;
+mod report;
+pub mod rules;
+mod suite;
+
+pub use check::{Check, ensure, ensure_eq};
+pub use fixture::Fixture;
+pub use report::{Outcome, Report, run_rule, run_suite};
+pub use rules::{Needs, Rule, all_rules};
+
+pub use stream_core::{Backend, Capabilities};
