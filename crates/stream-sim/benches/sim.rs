@@ -1,1 +1,230 @@
-fn main() {}
+//! `cargo xtask bench sim`: the simulator's speed, each measured beside a baseline in the same
+//! run, then summarised as ratios of criterion's medians.
+//!
+//! - throughput: 1 GiB through `send` then `recv` with 256 KiB buffers, against copying the same
+//!   bytes through a 256 KiB buffer (target: baseline/sim ≥ 0.4);
+//! - pib: round trip of a 1 PiB volume with 100,000 data extents of 4 KiB (download with
+//!   STOP_AT_HOLE into a sparse upload), against copying its 400 MiB of data (target: < 1 s);
+//! - setup: a backend, a volume and a bound stream (target: < 10 µs).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group};
+use stream_core::{
+    Backend, Extent, Fill, Layout, Recv, RecvFlags, StreamFlags, Transfer, VolumeId,
+};
+use stream_sim::{Profile, SimBackend};
+
+const GIB: usize = 1 << 30;
+const BUFFER: usize = 256 * 1024;
+const EXTENTS: u64 = 100_000;
+
+fn copy_through_buffer(source: &[u8], buffer: &mut [u8]) {
+    for chunk in source.chunks(buffer.len()) {
+        buffer[..chunk.len()].copy_from_slice(chunk);
+        black_box(&mut *buffer);
+    }
+}
+
+fn throughput(c: &mut Criterion) {
+    let source: Vec<u8> = (0..GIB).map(|i| (i % 251) as u8 + 1).collect();
+    let sim = SimBackend::new(Profile::Remote);
+    let volume = VolumeId::new("default", "gib");
+    sim.create_volume(&volume, &Layout::hole(0)).unwrap();
+    let upload = Transfer::Upload {
+        volume: volume.clone(),
+        offset: 0,
+        length: 0,
+        sparse: false,
+    };
+    let download = Transfer::Download {
+        volume,
+        offset: 0,
+        length: 0,
+        sparse: false,
+    };
+    let mut buffer = vec![0u8; BUFFER];
+    let mut group = c.benchmark_group("throughput");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("baseline_copy_1GiB", |b| {
+        b.iter(|| copy_through_buffer(&source, &mut buffer))
+    });
+    group.bench_function("sim_send_recv_1GiB", |b| {
+        b.iter(|| {
+            let mut up = sim.open(StreamFlags::empty(), &upload).unwrap();
+            for chunk in source.chunks(BUFFER) {
+                up.send(chunk).unwrap();
+            }
+            up.finish().unwrap();
+            let mut down = sim.open(StreamFlags::empty(), &download).unwrap();
+            while let Recv::Data(_) = down.recv(&mut buffer, RecvFlags::empty()).unwrap() {
+                black_box(&mut buffer);
+            }
+            down.finish().unwrap();
+        })
+    });
+    group.finish();
+}
+
+fn pib_layout() -> Layout {
+    let size = 1u64 << 50;
+    let stride = size / EXTENTS;
+    let extents = (0..EXTENTS).map(|i| Extent {
+        offset: i * stride,
+        length: 4096,
+        fill: Fill::Data,
+    });
+    Layout::new(size, extents).unwrap()
+}
+
+fn pib(c: &mut Criterion) {
+    let layout = pib_layout();
+    let data = vec![7u8; (EXTENTS * 4096) as usize];
+    let mut buffer = vec![0u8; BUFFER];
+    let mut group = c.benchmark_group("pib");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("baseline_copy_400MiB", |b| {
+        b.iter(|| copy_through_buffer(&data, &mut buffer))
+    });
+    group.bench_function("sim_round_trip_1PiB_100k_extents", |b| {
+        b.iter(|| {
+            let sim = SimBackend::new(Profile::Remote);
+            let (source, target) = (
+                VolumeId::new("default", "src"),
+                VolumeId::new("default", "dst"),
+            );
+            sim.create_volume(&source, &layout).unwrap();
+            sim.create_volume(&target, &Layout::hole(0)).unwrap();
+            let flags = StreamFlags::empty();
+            let mut down = sim
+                .open(
+                    flags,
+                    &Transfer::Download {
+                        volume: source,
+                        offset: 0,
+                        length: 0,
+                        sparse: true,
+                    },
+                )
+                .unwrap();
+            let mut up = sim
+                .open(
+                    flags,
+                    &Transfer::Upload {
+                        volume: target.clone(),
+                        offset: 0,
+                        length: 0,
+                        sparse: true,
+                    },
+                )
+                .unwrap();
+            loop {
+                match down.recv(&mut buffer, RecvFlags::STOP_AT_HOLE).unwrap() {
+                    Recv::Data(n) => {
+                        up.send(&buffer[..n]).unwrap();
+                    }
+                    Recv::Hole => up.send_hole(down.recv_hole(0).unwrap(), 0).unwrap(),
+                    _ => break,
+                }
+            }
+            down.finish().unwrap();
+            up.finish().unwrap();
+            assert_eq!(
+                sim.volume_layout(&target).unwrap().extents().len(),
+                EXTENTS as usize
+            );
+        })
+    });
+    group.finish();
+}
+
+fn setup(c: &mut Criterion) {
+    let layout = Layout::parse("D4K H1M").unwrap();
+    let mut group = c.benchmark_group("setup");
+    group.bench_function("baseline_box_4KiB", |b| {
+        b.iter(|| black_box(vec![1u8; 4096]))
+    });
+    group.bench_function("sim_backend_volume_stream", |b| {
+        b.iter(|| {
+            let sim = SimBackend::new(Profile::Remote);
+            let volume = VolumeId::new("default", "v");
+            sim.create_volume(&volume, &layout).unwrap();
+            let transfer = Transfer::Download {
+                volume,
+                offset: 0,
+                length: 0,
+                sparse: true,
+            };
+            black_box(sim.open(StreamFlags::empty(), &transfer).unwrap())
+        })
+    });
+    group.finish();
+}
+
+/// criterion's median estimate (ns) for `group/function` from this run.
+fn median_ns(group: &str, function: &str) -> Option<f64> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let json = std::fs::read_to_string(
+        target
+            .join("criterion")
+            .join(group)
+            .join(function)
+            .join("new/estimates.json"),
+    )
+    .ok()?;
+    let median = &json[json.find("\"median\"")?..];
+    let value = &median[median.find("\"point_estimate\":")? + 17..];
+    value[..value.find(',')?].trim().parse().ok()
+}
+
+fn summary() {
+    println!("\nsummary (criterion medians of this run; ratio = baseline / sim, higher is better)");
+    let rows = [
+        (
+            "throughput",
+            "baseline_copy_1GiB",
+            "sim_send_recv_1GiB",
+            "ratio >= 0.4",
+        ),
+        (
+            "pib",
+            "baseline_copy_400MiB",
+            "sim_round_trip_1PiB_100k_extents",
+            "sim < 1 s",
+        ),
+        (
+            "setup",
+            "baseline_box_4KiB",
+            "sim_backend_volume_stream",
+            "sim < 10 us",
+        ),
+    ];
+    for (group, baseline, sim, target) in rows {
+        match (median_ns(group, baseline), median_ns(group, sim)) {
+            (Some(base), Some(ours)) => println!(
+                "{group:<10} baseline {:>12.3} ms  sim {:>12.3} ms  ratio {:>6.3}  ({target})",
+                base / 1e6,
+                ours / 1e6,
+                base / ours
+            ),
+            _ => println!("{group:<10} not measured in this run"),
+        }
+    }
+}
+
+criterion_group!(benches, throughput, pib, setup);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    summary();
+}
