@@ -229,6 +229,21 @@ pub fn no_space_left() -> Error {
     )
 }
 
+/// The most one remote `send` can carry (`VIR_NET_MESSAGE_MAX` less the header): measured.
+pub const MAX_REMOTE_SEND: usize = 33_554_408;
+
+/// A remote `send` larger than [`MAX_REMOTE_SEND`] (the stream stays usable).
+pub fn send_too_long(len: usize) -> Error {
+    Error::libvirt(
+        ErrorKind::Rpc,
+        code::RPC,
+        domain::RPC,
+        format!(
+            "Stream data too long to send ({len} bytes needed, {MAX_REMOTE_SEND} bytes available)"
+        ),
+    )
+}
+
 /// `VIR_ERR_INTERNAL_ERROR` in `domain`.
 fn internal(domain: i32, detail: &str) -> Error {
     Error::libvirt(

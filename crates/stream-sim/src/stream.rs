@@ -241,7 +241,9 @@ impl StreamInner {
                 if download.waiting() {
                     download.deliver_one();
                 }
-                let mut ready = EventSet::empty();
+                // The remote stream's timer reports WRITABLE whenever it is asked for, downloads
+                // included (measured: q8).
+                let mut ready = EventSet::WRITABLE;
                 if download.readable() {
                     ready |= EventSet::READABLE;
                 }

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use stream_core::{Result, VolumeId};
+use stream_core::{Result, VolumeId, libvirt_errors};
 
 use crate::storage::Storage;
 
@@ -40,6 +40,9 @@ impl Upload {
 
     /// Write `data` at the current position.
     pub fn send(&mut self, data: &[u8]) -> Result<usize> {
+        if data.len() > libvirt_errors::MAX_REMOTE_SEND {
+            return Err(libvirt_errors::send_too_long(data.len()));
+        }
         let room = self.limit.saturating_sub(self.position);
         let take = (data.len() as u64).min(room) as usize;
         if take < data.len() {

@@ -62,6 +62,40 @@ fn remote_readable_is_level_triggered_and_stays_after_end_of_stream() {
 }
 
 #[test]
+fn remote_downloads_report_writable_when_asked() {
+    let sim = SimBackend::new(Profile::Remote);
+    let mut stream = remote_download(&sim, "D10");
+    let log = watch(stream.as_mut(), EventSet::READABLE | EventSet::WRITABLE);
+    sim.run_once();
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![EventSet::READABLE | EventSet::WRITABLE]
+    );
+}
+
+#[test]
+fn remote_send_over_the_rpc_limit_is_libvirts_error_and_harmless() {
+    let sim = SimBackend::new(Profile::Remote);
+    let volume = VolumeId::new("default", "big");
+    sim.create_volume(&volume, &Layout::parse("-").unwrap())
+        .unwrap();
+    let upload = Transfer::Upload {
+        volume,
+        offset: 0,
+        length: 0,
+        sparse: false,
+    };
+    let mut stream = sim.open(StreamFlags::empty(), &upload).unwrap();
+    let error = stream.send(&vec![1; 40 << 20]).unwrap_err();
+    // Measured (q2): 40 MiB.
+    assert_eq!(
+        error.message(),
+        "Stream data too long to send (41943040 bytes needed, 33554408 bytes available)"
+    );
+    assert_eq!(stream.send(&[1; 16]).unwrap().sentinel(), 16);
+}
+
+#[test]
 fn local_nonblock_reports_hangup_at_end_of_stream() {
     let sim = SimBackend::new(Profile::Local);
     let mut stream = sim
