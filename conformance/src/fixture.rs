@@ -57,12 +57,7 @@ impl<'a> Fixture<'a> {
     pub fn upload(&self, volume: &VolumeId, sparse: bool) -> Result<Box<dyn Stream>, String> {
         self.open(
             StreamFlags::empty(),
-            Transfer::Upload {
-                volume: volume.clone(),
-                offset: 0,
-                length: 0,
-                sparse,
-            },
+            Transfer::upload(volume.clone(), sparse),
         )
     }
 
@@ -70,12 +65,7 @@ impl<'a> Fixture<'a> {
     pub fn download(&self, volume: &VolumeId, sparse: bool) -> Result<Box<dyn Stream>, String> {
         self.open(
             StreamFlags::empty(),
-            Transfer::Download {
-                volume: volume.clone(),
-                offset: 0,
-                length: 0,
-                sparse,
-            },
+            Transfer::download(volume.clone(), sparse),
         )
     }
 
@@ -84,23 +74,9 @@ impl<'a> Fixture<'a> {
     pub fn any_download(&self, flags: StreamFlags) -> Result<Box<dyn Stream>, String> {
         if self.backend.capabilities().download {
             let volume = self.volume("D300K H8K D10")?;
-            self.open(
-                flags,
-                Transfer::Download {
-                    volume,
-                    offset: 0,
-                    length: 0,
-                    sparse: false,
-                },
-            )
+            self.open(flags, Transfer::download(volume, false))
         } else {
-            self.open(
-                flags,
-                Transfer::Screenshot {
-                    domain: "test".into(),
-                    screen: 0,
-                },
-            )
+            self.open(flags, Transfer::screenshot("test"))
         }
     }
 

@@ -54,10 +54,7 @@ fn remote_sparse_download_packets(fx: Fixture<'_>) -> Check {
 
 /// q1 (L): a local fdstream read fills the buffer; the screenshot is 33443 bytes.
 fn local_recv_fills_the_buffer(fx: Fixture<'_>) -> Check {
-    let screenshot = Transfer::Screenshot {
-        domain: "test".into(),
-        screen: 0,
-    };
+    let screenshot = Transfer::screenshot("test");
     let mut stream = fx.open(StreamFlags::empty(), screenshot)?;
     let (bytes, trace) = drain(stream.as_mut(), 4096, RecvFlags::empty())?;
     let mut expected = vec![4096; 8];

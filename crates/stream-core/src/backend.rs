@@ -63,6 +63,36 @@ pub enum Transfer {
     },
 }
 
+impl Transfer {
+    /// An upload of a whole volume (offset 0, no length limit).
+    pub fn upload(volume: VolumeId, sparse: bool) -> Transfer {
+        Transfer::Upload {
+            volume,
+            offset: 0,
+            length: 0,
+            sparse,
+        }
+    }
+
+    /// A download of a whole volume (offset 0, to its end).
+    pub fn download(volume: VolumeId, sparse: bool) -> Transfer {
+        Transfer::Download {
+            volume,
+            offset: 0,
+            length: 0,
+            sparse,
+        }
+    }
+
+    /// A screenshot of `domain`'s first screen.
+    pub fn screenshot(domain: impl Into<String>) -> Transfer {
+        Transfer::Screenshot {
+            domain: domain.into(),
+            screen: 0,
+        }
+    }
+}
+
 /// Which of libvirt's two client-side stream implementations a stream behaves as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamKind {

@@ -188,19 +188,9 @@ impl Lifecycle {
         Ok(binding)
     }
 
-    /// May a callback be added?
-    pub fn check_add_callback(&self) -> Result<Binding> {
-        self.active(Call::AddCallback)
-    }
-
-    /// May the callback be updated?
-    pub fn check_update_callback(&self) -> Result<Binding> {
-        self.active(Call::UpdateCallback)
-    }
-
-    /// May the callback be removed?
-    pub fn check_remove_callback(&self) -> Result<Binding> {
-        self.active(Call::RemoveCallback)
+    /// May `call` (one of the three callback calls) go ahead?
+    pub fn check_callback(&self, call: Call) -> Result<Binding> {
+        self.active(call)
     }
 
     /// Record whether a callback is registered.

@@ -33,18 +33,8 @@ fn throughput(c: &mut Criterion) {
     let sim = SimBackend::new(Profile::Remote);
     let volume = VolumeId::new("default", "gib");
     sim.create_volume(&volume, &Layout::hole(0)).unwrap();
-    let upload = Transfer::Upload {
-        volume: volume.clone(),
-        offset: 0,
-        length: 0,
-        sparse: false,
-    };
-    let download = Transfer::Download {
-        volume,
-        offset: 0,
-        length: 0,
-        sparse: false,
-    };
+    let upload = Transfer::upload(volume.clone(), false);
+    let download = Transfer::download(volume, false);
     let mut buffer = vec![0u8; BUFFER];
     let mut group = c.benchmark_group("throughput");
     group
@@ -103,27 +93,9 @@ fn pib(c: &mut Criterion) {
             sim.create_volume(&source, &layout).unwrap();
             sim.create_volume(&target, &Layout::hole(0)).unwrap();
             let flags = StreamFlags::empty();
-            let mut down = sim
-                .open(
-                    flags,
-                    &Transfer::Download {
-                        volume: source,
-                        offset: 0,
-                        length: 0,
-                        sparse: true,
-                    },
-                )
-                .unwrap();
+            let mut down = sim.open(flags, &Transfer::download(source, true)).unwrap();
             let mut up = sim
-                .open(
-                    flags,
-                    &Transfer::Upload {
-                        volume: target.clone(),
-                        offset: 0,
-                        length: 0,
-                        sparse: true,
-                    },
-                )
+                .open(flags, &Transfer::upload(target.clone(), true))
                 .unwrap();
             loop {
                 match down.recv(&mut buffer, RecvFlags::STOP_AT_HOLE).unwrap() {
@@ -156,12 +128,7 @@ fn setup(c: &mut Criterion) {
             let sim = SimBackend::new(Profile::Remote);
             let volume = VolumeId::new("default", "v");
             sim.create_volume(&volume, &layout).unwrap();
-            let transfer = Transfer::Download {
-                volume,
-                offset: 0,
-                length: 0,
-                sparse: true,
-            };
+            let transfer = Transfer::download(volume, true);
             black_box(sim.open(StreamFlags::empty(), &transfer).unwrap())
         })
     });

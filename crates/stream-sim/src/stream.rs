@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use stream_core::libvirt_errors;
+use stream_core::libvirt_errors::{self, Call};
 use stream_core::{
     AbortAction, Binding, EventCallback, EventSet, Lifecycle, Recv, RecvFlags, Result, Sent,
     Stream, StreamFlags, StreamKind, StreamState,
@@ -101,7 +101,7 @@ impl Stream for SimStream {
         inner.lifecycle.check_send(data.len())?;
         match inner.transfer.as_mut() {
             Some(TransferState::Upload(upload)) => upload.send(data).map(Sent::Bytes),
-            _ => Err(libvirt_errors::not_supported(libvirt_errors::Call::Send)),
+            _ => Err(libvirt_errors::not_supported(Call::Send)),
         }
     }
 
@@ -113,7 +113,7 @@ impl Stream for SimStream {
         match inner.transfer.as_mut() {
             Some(TransferState::Remote(download)) => Ok(download.recv(buf, flags, schedule)),
             Some(TransferState::Local(download)) => Ok(download.recv(buf, schedule)),
-            _ => Err(libvirt_errors::not_supported(libvirt_errors::Call::Recv)),
+            _ => Err(libvirt_errors::not_supported(Call::Recv)),
         }
     }
 
@@ -122,9 +122,7 @@ impl Stream for SimStream {
         inner.lifecycle.check_send_hole(length, flags)?;
         match inner.transfer.as_mut() {
             Some(TransferState::Upload(upload)) => upload.send_hole(length as u64),
-            _ => Err(libvirt_errors::not_supported(
-                libvirt_errors::Call::SendHole,
-            )),
+            _ => Err(libvirt_errors::not_supported(Call::SendHole)),
         }
     }
 
@@ -140,7 +138,7 @@ impl Stream for SimStream {
 
     fn add_callback(&mut self, events: EventSet, callback: EventCallback) -> Result<()> {
         let mut inner = self.lock();
-        inner.lifecycle.check_add_callback()?;
+        inner.lifecycle.check_callback(Call::AddCallback)?;
         if inner.registration.is_some() {
             return Err(libvirt_errors::callback_exists(inner.lifecycle.kind()));
         }
@@ -154,7 +152,7 @@ impl Stream for SimStream {
 
     fn update_callback(&mut self, events: EventSet) -> Result<()> {
         let mut inner = self.lock();
-        inner.lifecycle.check_update_callback()?;
+        inner.lifecycle.check_callback(Call::UpdateCallback)?;
         let kind = inner.lifecycle.kind();
         let registration = inner
             .registration
@@ -166,7 +164,7 @@ impl Stream for SimStream {
 
     fn remove_callback(&mut self) -> Result<()> {
         let mut inner = self.lock();
-        inner.lifecycle.check_remove_callback()?;
+        inner.lifecycle.check_callback(Call::RemoveCallback)?;
         let kind = inner.lifecycle.kind();
         inner
             .registration

@@ -60,7 +60,10 @@ fn closed_stream_refuses_everything_including_second_finish_and_abort() {
         let closed = libvirt_errors::stream_closed();
         assert_eq!(lifecycle.check_send(1).unwrap_err(), closed);
         assert_eq!(lifecycle.check_send_hole(1, 0).unwrap_err(), closed);
-        assert_eq!(lifecycle.check_add_callback().unwrap_err(), closed);
+        assert_eq!(
+            lifecycle.check_callback(Call::AddCallback).unwrap_err(),
+            closed
+        );
         assert_eq!(lifecycle.check_finish().unwrap_err(), closed);
         assert_eq!(lifecycle.abort().unwrap_err(), closed);
         assert_eq!(closed.kind(), ErrorKind::Closed);

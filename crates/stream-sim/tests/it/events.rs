@@ -25,16 +25,8 @@ fn remote_download(sim: &SimBackend, notation: &str) -> Box<dyn Stream> {
     let volume = VolumeId::new("default", "v");
     sim.create_volume(&volume, &Layout::parse(notation).unwrap())
         .unwrap();
-    sim.open(
-        StreamFlags::NONBLOCK,
-        &Transfer::Download {
-            volume,
-            offset: 0,
-            length: 0,
-            sparse: false,
-        },
-    )
-    .unwrap()
+    sim.open(StreamFlags::NONBLOCK, &Transfer::download(volume, false))
+        .unwrap()
 }
 
 #[test]
@@ -79,12 +71,7 @@ fn remote_send_over_the_rpc_limit_is_libvirts_error_and_harmless() {
     let volume = VolumeId::new("default", "big");
     sim.create_volume(&volume, &Layout::parse("-").unwrap())
         .unwrap();
-    let upload = Transfer::Upload {
-        volume,
-        offset: 0,
-        length: 0,
-        sparse: false,
-    };
+    let upload = Transfer::upload(volume, false);
     let mut stream = sim.open(StreamFlags::empty(), &upload).unwrap();
     let error = stream.send(&vec![1; 40 << 20]).unwrap_err();
     // Measured (q2): 40 MiB.
@@ -99,13 +86,7 @@ fn remote_send_over_the_rpc_limit_is_libvirts_error_and_harmless() {
 fn local_nonblock_reports_hangup_at_end_of_stream() {
     let sim = SimBackend::new(Profile::Local);
     let mut stream = sim
-        .open(
-            StreamFlags::NONBLOCK,
-            &Transfer::Screenshot {
-                domain: "test".into(),
-                screen: 0,
-            },
-        )
+        .open(StreamFlags::NONBLOCK, &Transfer::screenshot("test"))
         .unwrap();
     let log = watch(stream.as_mut(), EventSet::READABLE);
     sim.run_once();
@@ -136,13 +117,7 @@ fn finish_removes_the_callback() {
 fn local_abort_tells_the_callback_once_with_error() {
     let sim = SimBackend::new(Profile::Local);
     let mut stream = sim
-        .open(
-            StreamFlags::empty(),
-            &Transfer::Screenshot {
-                domain: "test".into(),
-                screen: 0,
-            },
-        )
+        .open(StreamFlags::empty(), &Transfer::screenshot("test"))
         .unwrap();
     let log = watch(stream.as_mut(), EventSet::READABLE);
     stream.abort().unwrap();
@@ -157,15 +132,7 @@ fn uploads_are_always_writable_and_unrequested_events_never_fire() {
     sim.create_volume(&volume, &Layout::parse("-").unwrap())
         .unwrap();
     let mut stream = sim
-        .open(
-            StreamFlags::NONBLOCK,
-            &Transfer::Upload {
-                volume,
-                offset: 0,
-                length: 0,
-                sparse: true,
-            },
-        )
+        .open(StreamFlags::NONBLOCK, &Transfer::upload(volume, true))
         .unwrap();
     let log = watch(stream.as_mut(), EventSet::READABLE | EventSet::WRITABLE);
     sim.run_once();
@@ -183,12 +150,7 @@ fn dropping_an_active_stream_aborts_it_and_keeps_written_data() {
     let mut stream = sim
         .open(
             StreamFlags::empty(),
-            &Transfer::Upload {
-                volume: volume.clone(),
-                offset: 0,
-                length: 0,
-                sparse: false,
-            },
+            &Transfer::upload(volume.clone(), false),
         )
         .unwrap();
     stream.send(b"kept").unwrap();

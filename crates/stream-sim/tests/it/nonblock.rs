@@ -28,17 +28,9 @@ fn would_block_follows_the_schedule_and_changes_no_byte() {
                 let volume = VolumeId::new("default", "v");
                 sim.create_volume(&volume, &Layout::parse("D700K H4K D5").unwrap())
                     .unwrap();
-                Transfer::Download {
-                    volume,
-                    offset: 0,
-                    length: 0,
-                    sparse: false,
-                }
+                Transfer::download(volume, false)
             }
-            Profile::Local => Transfer::Screenshot {
-                domain: "test".into(),
-                screen: 0,
-            },
+            Profile::Local => Transfer::screenshot("test"),
         };
         let (blocking, none) = drain_counting(&sim, StreamFlags::empty(), &transfer);
         let (nonblock, blocked) = drain_counting(&sim, StreamFlags::NONBLOCK, &transfer);
@@ -65,12 +57,7 @@ fn seeded_schedules_are_reproducible() {
         drain_counting(
             &sim,
             StreamFlags::NONBLOCK,
-            &Transfer::Download {
-                volume,
-                offset: 0,
-                length: 0,
-                sparse: false,
-            },
+            &Transfer::download(volume, false),
         )
         .1
     };
@@ -82,13 +69,7 @@ fn seeded_schedules_are_reproducible() {
 fn local_nonblock_reads_stop_at_256k_messages() {
     let sim = SimBackend::new(Profile::Local);
     let mut stream = sim
-        .open(
-            StreamFlags::NONBLOCK,
-            &Transfer::Screenshot {
-                domain: "test".into(),
-                screen: 0,
-            },
-        )
+        .open(StreamFlags::NONBLOCK, &Transfer::screenshot("test"))
         .unwrap();
     let mut buf = vec![0; 1 << 20];
     assert_eq!(

@@ -122,7 +122,7 @@ proptest! {
             Bind::New => None,
             Bind::Upload { sparse, length } => Some(Transfer::Upload { volume: volume.clone(), offset: 0, length, sparse }),
             Bind::Download { sparse, offset } => Some(Transfer::Download { volume: volume.clone(), offset, length: 0, sparse }),
-            Bind::Screenshot => Some(Transfer::Screenshot { domain: "test".into(), screen: 0 }),
+            Bind::Screenshot => Some(Transfer::screenshot("test")),
         };
         let mut stream = match &transfer {
             None => sim.new_stream(flags).unwrap(),
