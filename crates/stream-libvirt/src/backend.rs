@@ -1,0 +1,263 @@
+//! `LibvirtBackend`: a libvirt connection as a `stream_core::Backend`: the in-process test driver
+//! (local fdstreams, the domain screenshot) or a daemon's storage pools (remote streams).
+
+use std::ffi::CString;
+use std::sync::Arc;
+
+use stream_core::{
+    Backend, Binding, Capabilities, Direction, Error, ErrorKind, Layout, Lifecycle, Recv,
+    RecvFlags, Result, Stream, StreamFlags, StreamKind, Transfer, VolumeId,
+};
+use virt::connect::Connect;
+use virt::storage_vol::StorageVol;
+use virt::sys;
+
+use crate::error::{from_virt, last_error};
+use crate::stream::LibvirtStream;
+use crate::{event_loop, layout_io};
+
+/// A libvirt connection serving streams.
+#[derive(Debug, Clone)]
+pub struct LibvirtBackend {
+    connection: Arc<Connect>,
+    capabilities: Capabilities,
+}
+
+// SAFETY: libvirt connections are thread-safe; `Connect` only wraps the pointer.
+unsafe impl Send for LibvirtBackend {}
+// SAFETY: as above.
+unsafe impl Sync for LibvirtBackend {}
+
+impl LibvirtBackend {
+    /// Connect to `uri`. `test:///…` URIs are the in-process test driver (local streams, domain
+    /// screenshots); anything else goes through a daemon (remote streams, storage volumes).
+    pub fn connect(uri: &str) -> Result<LibvirtBackend> {
+        prepare_process()?;
+        let connection = Connect::open(Some(uri)).map_err(|error| from_virt(&error))?;
+        let capabilities = if uri.starts_with("test:///") {
+            Capabilities::local_screenshot()
+        } else {
+            Capabilities::remote_storage()
+        };
+        Ok(LibvirtBackend {
+            connection: Arc::new(connection),
+            capabilities,
+        })
+    }
+
+    /// The test driver's default configuration: domain `test`, in-process.
+    pub fn test_driver() -> Result<LibvirtBackend> {
+        LibvirtBackend::connect("test:///default")
+    }
+
+    fn kind(&self) -> StreamKind {
+        self.capabilities.kind
+    }
+
+    fn raw_stream(&self, flags: StreamFlags) -> Result<LibvirtStream> {
+        // SAFETY: live connection; a null return is libvirt's error.
+        let ptr = unsafe { sys::virStreamNew(self.connection.as_ptr(), flags.bits()) };
+        if ptr.is_null() {
+            return Err(last_error());
+        }
+        Ok(LibvirtStream::new(
+            ptr,
+            Lifecycle::new(self.kind(), flags),
+            self.connection.clone(),
+        ))
+    }
+
+    fn lookup(&self, volume: &VolumeId) -> Result<StorageVol> {
+        let pool = self
+            .connection
+            .lookup_storage_pool_by_name(&volume.pool)
+            .map_err(|error| from_virt(&error))?;
+        pool.lookup_storage_vol_by_name(&volume.name)
+            .map_err(|error| from_virt(&error))
+    }
+
+    fn bind(&self, stream: &mut LibvirtStream, transfer: &Transfer) -> Result<()> {
+        let binding = match transfer {
+            Transfer::Upload {
+                volume,
+                offset,
+                length,
+                sparse,
+            } => {
+                let vol = self.lookup(volume)?;
+                let flags = if *sparse {
+                    sys::VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM
+                } else {
+                    0
+                };
+                // SAFETY: live volume and stream.
+                let result = unsafe {
+                    sys::virStorageVolUpload(vol.as_ptr(), stream.as_ptr(), *offset, *length, flags)
+                };
+                if result < 0 {
+                    return Err(last_error());
+                }
+                Binding {
+                    direction: Direction::Upload,
+                    sparse: *sparse,
+                }
+            }
+            Transfer::Download {
+                volume,
+                offset,
+                length,
+                sparse,
+            } => {
+                let vol = self.lookup(volume)?;
+                let flags = if *sparse {
+                    sys::VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM
+                } else {
+                    0
+                };
+                // SAFETY: live volume and stream.
+                let result = unsafe {
+                    sys::virStorageVolDownload(
+                        vol.as_ptr(),
+                        stream.as_ptr(),
+                        *offset,
+                        *length,
+                        flags,
+                    )
+                };
+                if result < 0 {
+                    return Err(last_error());
+                }
+                Binding {
+                    direction: Direction::Download,
+                    sparse: *sparse,
+                }
+            }
+            Transfer::Screenshot { domain, screen } => {
+                let name = CString::new(domain.as_str()).map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        "domain name contains a NUL byte",
+                    )
+                })?;
+                // SAFETY: live connection; the domain reference is released below.
+                let dom =
+                    unsafe { sys::virDomainLookupByName(self.connection.as_ptr(), name.as_ptr()) };
+                if dom.is_null() {
+                    return Err(last_error());
+                }
+                // SAFETY: live domain and stream; the MIME string is ours to free.
+                let mime = unsafe { sys::virDomainScreenshot(dom, stream.as_ptr(), *screen, 0) };
+                let error = mime.is_null().then(last_error);
+                // SAFETY: both pointers came from libvirt and are released once.
+                unsafe {
+                    libc::free(mime.cast());
+                    sys::virDomainFree(dom);
+                }
+                if let Some(error) = error {
+                    return Err(error);
+                }
+                Binding {
+                    direction: Direction::Download,
+                    sparse: false,
+                }
+            }
+        };
+        stream.lifecycle_mut().bind(binding);
+        Ok(())
+    }
+}
+
+/// What every process using libvirt through this crate needs, once: no libvirt error printing
+/// (errors are returned), SIGPIPE ignored (a write to a dead daemon must be an error, not a
+/// death), and the event loop registered before any connection.
+fn prepare_process() -> Result<()> {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        virt::error::clear_error_callback();
+        // SAFETY: setting a signal disposition to SIG_IGN has no preconditions.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    });
+    event_loop::ensure_started()
+}
+
+impl Backend for LibvirtBackend {
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    fn new_stream(&self, flags: StreamFlags) -> Result<Box<dyn Stream>> {
+        Ok(Box::new(self.raw_stream(flags)?))
+    }
+
+    fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
+        let mut stream = self.raw_stream(flags)?;
+        self.bind(&mut stream, transfer)?;
+        Ok(Box::new(stream))
+    }
+
+    fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()> {
+        let pool = self
+            .connection
+            .lookup_storage_pool_by_name(&volume.pool)
+            .map_err(|error| from_virt(&error))?;
+        let xml = format!(
+            "<volume><name>{}</name><capacity unit='bytes'>{}</capacity>\
+             <allocation unit='bytes'>0</allocation><target><format type='raw'/></target></volume>",
+            xml_escape(&volume.name),
+            layout.size()
+        );
+        StorageVol::create_xml(&pool, &xml, 0).map_err(|error| from_virt(&error))?;
+        if layout.extents().is_empty() {
+            return Ok(());
+        }
+        let upload = Transfer::upload(volume.clone(), true);
+        let mut stream = self.open(StreamFlags::empty(), &upload)?;
+        layout_io::upload_layout(stream.as_mut(), layout)?;
+        stream.finish()
+    }
+
+    fn delete_volume(&self, volume: &VolumeId) -> Result<()> {
+        self.lookup(volume)?
+            .delete(0)
+            .map_err(|error| from_virt(&error))
+    }
+
+    fn volume_layout(&self, volume: &VolumeId) -> Result<Layout> {
+        let mut stream = self.open(
+            StreamFlags::empty(),
+            &Transfer::download(volume.clone(), true),
+        )?;
+        let layout = layout_io::read_hole_map(stream.as_mut())?;
+        stream.finish()?;
+        Ok(layout)
+    }
+
+    fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let range = Transfer::Download {
+            volume: volume.clone(),
+            offset,
+            length: buf.len() as u64,
+            sparse: false,
+        };
+        let mut stream = self.open(StreamFlags::empty(), &range)?;
+        let mut filled = 0;
+        while filled < buf.len() {
+            match stream.recv(&mut buf[filled..], RecvFlags::empty())? {
+                Recv::Data(n) => filled += n,
+                _ => break,
+            }
+        }
+        stream.finish()?;
+        Ok(filled)
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&apos;")
+}

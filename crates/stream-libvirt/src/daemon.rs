@@ -1,0 +1,1 @@
+//! placeholder: the private libvirtd (being written)
