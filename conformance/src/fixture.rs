@@ -33,12 +33,11 @@ impl<'a> Fixture<'a> {
     /// A new volume holding `notation`.
     pub fn volume(&self, notation: &str) -> Result<VolumeId, String> {
         let layout = Layout::parse(notation).map_err(|error| error.to_string())?;
+        // Unique across processes too: test runners may share one daemon's pool.
+        let serial = NEXT_VOLUME.fetch_add(1, Ordering::Relaxed);
         let id = VolumeId::new(
             POOL,
-            format!(
-                "conformance-{}.raw",
-                NEXT_VOLUME.fetch_add(1, Ordering::Relaxed)
-            ),
+            format!("conformance-{}-{serial}.raw", std::process::id()),
         );
         self.backend
             .create_volume(&id, &layout)

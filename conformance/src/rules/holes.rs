@@ -5,7 +5,7 @@ use stream_core::{Layout, Recv, RecvFlags, StreamFlags, Transfer};
 
 use super::{Needs, rules};
 use crate::fixture::drain;
-use crate::{Check, Fixture, ensure_eq};
+use crate::{Check, Fixture, ensure, ensure_eq};
 
 rules!("5" => [
     (send_hole_needs_a_sparse_upload, Needs::VOLUMES),
@@ -205,7 +205,7 @@ fn trailing_hole_sets_the_size(fx: Fixture<'_>) -> Check {
     ensure_eq(layout.to_string(), "D4K H1044490".to_string(), "hole map")
 }
 
-/// Measured (q4 u_long_2sends): sends are accepted, `finish` reports the overflow.
+/// Measured (q4 u_long_*): sends are accepted, `finish` reports the overflow.
 fn upload_past_its_range_fails_at_finish(fx: Fixture<'_>) -> Check {
     let volume = fx.volume("H8K")?;
     let transfer = Transfer::Upload {
@@ -230,9 +230,15 @@ fn upload_past_its_range_fails_at_finish(fx: Fixture<'_>) -> Check {
         Some(libvirt_errors::no_space_left()),
         "finish",
     )?;
-    ensure_eq(
-        &fx.bytes(&volume)?[..101],
-        &[[3u8; 100].as_slice(), &[0]].concat()[..],
-        "first 100 bytes written",
-    )
+    // How much reaches the volume is timing on real libvirt (measured: 0, 60 and 100 bytes):
+    // always a prefix of what was sent, never a byte past the range.
+    let bytes = fx.bytes(&volume)?;
+    let written = bytes[..100].iter().take_while(|&&byte| byte == 3).count();
+    ensure(bytes[written..100].iter().all(|&byte| byte == 0), || {
+        format!(
+            "range holds more than a prefix of the upload: {:?}",
+            &bytes[..100]
+        )
+    })?;
+    ensure_eq(bytes[100], 0, "byte past the range")
 }
