@@ -1,0 +1,3 @@
+//! virtstream's integration tests: one binary, a module per area.
+
+mod sparse_file;
