@@ -20,3 +20,13 @@ stream_conformance::conformance_suite!(test_driver_local, super::test_driver(); 
     trailing_hole_sets_the_size, upload_past_its_range_fails_at_finish, send_all_then_recv_all_round_trip,
     sparse_all_helpers_round_trip,
 ]);
+
+fn storage_daemon() -> LibvirtBackend {
+    let uri = stream_libvirt::daemon::shared_uri()
+        .unwrap_or_else(|error| panic!("no storage daemon: {error}"));
+    LibvirtBackend::connect(&uri).unwrap_or_else(|error| panic!("cannot connect to {uri}: {error}"))
+}
+
+stream_conformance::conformance_suite!(storage_daemon_remote, super::storage_daemon(); skips: [
+    local_recv_fills_the_buffer,
+]);

@@ -1,0 +1,253 @@
+//! `cargo xtask bench libvirt`: sparse download and upload of a 1 GiB volume with 10 % data
+//! through this backend, beside `virsh vol-download --sparse` / `vol-upload --sparse` on the same
+//! daemon and volume in the same run. Wall time and CPU time (ours: this process; virsh: the
+//! child) are both measured by criterion; the summary gives the ratios of medians (ours / virsh,
+//! lower is better, target ≤ 1.0).
+
+use std::fs::File;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use criterion::{BenchmarkGroup, Criterion, criterion_group, measurement::WallTime};
+use stream_conformance::Fixture;
+use stream_core::{Backend, Layout, StreamFlags, Transfer, VolumeId};
+use stream_libvirt::LibvirtBackend;
+
+fn tenth_data_layout() -> Layout {
+    let mut notation = "D1M H9M ".repeat(102);
+    notation.push_str("H4M");
+    Layout::parse(&notation).expect("valid notation")
+}
+
+struct Setup {
+    uri: String,
+    backend: LibvirtBackend,
+    source: VolumeId,
+    target: VolumeId,
+    image: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    let uri =
+        stream_libvirt::daemon::shared_uri().expect("a storage daemon (cargo xtask daemon start)");
+    let backend = LibvirtBackend::connect(&uri).expect("connect");
+    let layout = tenth_data_layout();
+    let fixture = Fixture::new(&backend);
+    let source = fixture.volume(&layout.to_string()).expect("source volume");
+    let target = fixture
+        .volume(&format!("H{}", layout.size()))
+        .expect("target volume");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = dir.path().join("image.raw");
+    let file = File::create(&image).expect("image");
+    let mut download = backend
+        .open(
+            StreamFlags::empty(),
+            &Transfer::download(source.clone(), true),
+        )
+        .expect("download");
+    virtstream::download_to_file(download.as_mut(), &file, true, |_| {}).expect("image bytes");
+    download.finish().expect("finish");
+    Setup {
+        uri,
+        backend,
+        source,
+        target,
+        image,
+        dir,
+    }
+}
+
+fn virsh(uri: &str, args: &[&str]) {
+    let status = Command::new("virsh")
+        .arg("-q")
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .status()
+        .expect("run virsh");
+    assert!(status.success(), "virsh {args:?} failed");
+}
+
+fn ours_download(setup: &Setup, out: &Path) {
+    let file = File::create(out).expect("output");
+    let mut stream = setup
+        .backend
+        .open(
+            StreamFlags::empty(),
+            &Transfer::download(setup.source.clone(), true),
+        )
+        .expect("open");
+    black_box(
+        virtstream::download_to_file(stream.as_mut(), &file, true, |_| {}).expect("download"),
+    );
+    stream.finish().expect("finish");
+}
+
+fn ours_upload(setup: &Setup) {
+    let file = File::open(&setup.image).expect("image");
+    let mut stream = setup
+        .backend
+        .open(
+            StreamFlags::empty(),
+            &Transfer::upload(setup.target.clone(), true),
+        )
+        .expect("open");
+    black_box(virtstream::upload_from_file(stream.as_mut(), &file, true, |_| {}).expect("upload"));
+    stream.finish().expect("finish");
+}
+
+fn virsh_download(setup: &Setup, out: &Path) {
+    let out = out.to_str().expect("utf-8 path");
+    virsh(
+        &setup.uri,
+        &[
+            "vol-download",
+            "--sparse",
+            "--pool",
+            "default",
+            &setup.source.name,
+            out,
+        ],
+    );
+}
+
+fn virsh_upload(setup: &Setup) {
+    let image = setup.image.to_str().expect("utf-8 path");
+    virsh(
+        &setup.uri,
+        &[
+            "vol-upload",
+            "--sparse",
+            "--pool",
+            "default",
+            &setup.target.name,
+            image,
+        ],
+    );
+}
+
+/// CPU seconds (user + system) of this process and of its waited-for children.
+fn cpu_times() -> (Duration, Duration) {
+    let read = |who| {
+        // SAFETY: getrusage fills the struct we own.
+        let usage = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut usage);
+            usage
+        };
+        let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+        Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+    };
+    (read(libc::RUSAGE_SELF), read(libc::RUSAGE_CHILDREN))
+}
+
+/// Measure `run`'s CPU time: this process's for ours, the children's for virsh.
+fn cpu_of(iterations: u64, children: bool, mut run: impl FnMut()) -> Duration {
+    let (self_before, children_before) = cpu_times();
+    for _ in 0..iterations {
+        run();
+    }
+    let (self_after, children_after) = cpu_times();
+    if children {
+        children_after - children_before
+    } else {
+        self_after - self_before
+    }
+}
+
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(15));
+}
+
+fn transfers(c: &mut Criterion) {
+    let setup = setup();
+    let ours_out = setup.dir.path().join("ours.raw");
+    let virsh_out = setup.dir.path().join("virsh.raw");
+
+    let mut wall = c.benchmark_group("wall");
+    configure(&mut wall);
+    wall.bench_function("virsh_download_sparse", |b| {
+        b.iter(|| virsh_download(&setup, &virsh_out))
+    });
+    wall.bench_function("ours_download_sparse", |b| {
+        b.iter(|| ours_download(&setup, &ours_out))
+    });
+    wall.bench_function("virsh_upload_sparse", |b| b.iter(|| virsh_upload(&setup)));
+    wall.bench_function("ours_upload_sparse", |b| b.iter(|| ours_upload(&setup)));
+    wall.finish();
+
+    let mut cpu = c.benchmark_group("cpu");
+    configure(&mut cpu);
+    cpu.bench_function("virsh_download_sparse", |b| {
+        b.iter_custom(|n| cpu_of(n, true, || virsh_download(&setup, &virsh_out)))
+    });
+    cpu.bench_function("ours_download_sparse", |b| {
+        b.iter_custom(|n| cpu_of(n, false, || ours_download(&setup, &ours_out)))
+    });
+    cpu.bench_function("virsh_upload_sparse", |b| {
+        b.iter_custom(|n| cpu_of(n, true, || virsh_upload(&setup)))
+    });
+    cpu.bench_function("ours_upload_sparse", |b| {
+        b.iter_custom(|n| cpu_of(n, false, || ours_upload(&setup)))
+    });
+    cpu.finish();
+
+    assert_eq!(
+        std::fs::read(&ours_out).expect("ours"),
+        std::fs::read(&virsh_out).expect("virsh"),
+        "same file either way"
+    );
+}
+
+/// criterion's median estimate (ns) for `group/function` from this run.
+fn median_ns(group: &str, function: &str) -> Option<f64> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target
+        .join("criterion")
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let json = std::fs::read_to_string(path).ok()?;
+    let median = &json[json.find("\"median\"")?..];
+    let value = &median[median.find("\"point_estimate\":")? + 17..];
+    value[..value.find(',')?].trim().parse().ok()
+}
+
+fn summary() {
+    println!("\nsummary (criterion medians of this run; ratio = ours / virsh, target <= 1.0)");
+    for group in ["wall", "cpu"] {
+        for direction in ["download", "upload"] {
+            let virsh = median_ns(group, &format!("virsh_{direction}_sparse"));
+            let ours = median_ns(group, &format!("ours_{direction}_sparse"));
+            match (virsh, ours) {
+                (Some(virsh), Some(ours)) => println!(
+                    "{group:<5} {direction:<9} virsh {:>9.1} ms  ours {:>9.1} ms  ratio {:.3}",
+                    virsh / 1e6,
+                    ours / 1e6,
+                    ours / virsh
+                ),
+                _ => println!("{group:<5} {direction:<9} not measured in this run"),
+            }
+        }
+    }
+}
+
+criterion_group!(benches, transfers);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // Only a real benchmark run has medians; `--list` (nextest) and test mode print nothing more.
+    if std::env::args().any(|arg| arg == "--bench") {
+        summary();
+    }
+}
