@@ -1,23 +1,46 @@
 //! The process's one libvirt event loop (`virEventRegisterDefaultImpl` + a thread running
-//! `virEventRunDefaultImpl`), run only while something needs it.
+//! `virEventRunDefaultImpl`), and when it may run.
 //!
-//! NONBLOCK streams get data and callbacks fire only through the loop. But while the loop runs,
-//! a remote client reads packets in the background and a blocking `recv` returns several queued
-//! packets at once (measured: fixtures/libvirt-9.0/q1.loop.out), so blocking streams lose the
-//! deterministic one-packet-per-`recv` behaviour. Hence the loop runs while a NONBLOCK stream or
-//! a callback holds a [`Demand`], and parks otherwise.
+//! The loop must run: NONBLOCK streams get data and callbacks fire only through it, and an
+//! idle connection answers the daemon's keepalive pings only through it (unanswered, the daemon
+//! drops the connection after 30 s). But while it runs, a remote client reads stream packets in
+//! the background and a blocking `recv` returns several queued packets at once (measured:
+//! fixtures/libvirt-9.0/q1.loop.out), losing libvirt's deterministic one-packet-per-`recv`.
+//! So the loop runs unless a blocking stream is alive and nothing needs the loop
+//! ([`Demand`]); a blocking stream ([`Quiet`]) waits until the loop has parked before it is
+//! bound. A blocking stream left idle for over 30 s with no call can lose its connection to
+//! keepalive; a NONBLOCK stream or callback alive beside it brings back the coalescing.
 
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::os::raw::{c_int, c_void};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use stream_core::{Error, ErrorKind, Result};
 use virt::sys;
 
-/// How often (ms) the loop thread wakes from `poll` to see whether it is still wanted.
-const WAKE_MS: i32 = 20;
+/// How often (ms) the loop wakes from `poll` to see whether it should park.
+const WAKE_MS: c_int = 20;
+
+#[derive(Debug, Default)]
+struct Counts {
+    /// NONBLOCK streams and registered callbacks: the loop must run.
+    demand: usize,
+    /// Blocking streams: the loop should park, unless there is demand.
+    quiet: usize,
+    /// The loop thread is parked (not inside `virEventRunDefaultImpl`).
+    parked: bool,
+}
+
+impl Counts {
+    fn should_run(&self) -> bool {
+        self.demand > 0 || self.quiet == 0
+    }
+}
 
 struct LoopState {
-    demand: Mutex<usize>,
-    wanted: Condvar,
+    counts: Mutex<Counts>,
+    changed: Condvar,
+    timer: c_int,
 }
 
 static LOOP: OnceLock<std::result::Result<LoopState, String>> = OnceLock::new();
@@ -27,21 +50,23 @@ static LOOP: OnceLock<std::result::Result<LoopState, String>> = OnceLock::new();
 pub fn ensure_started() -> Result<()> {
     let state = LOOP.get_or_init(|| {
         // SAFETY: plain libvirt calls with no pointers of ours; done once, before any connection.
-        unsafe {
+        let timer = unsafe {
             if sys::virEventRegisterDefaultImpl() < 0 {
                 return Err("virEventRegisterDefaultImpl failed".into());
             }
-            if sys::virEventAddTimeout(WAKE_MS, Some(wake), std::ptr::null_mut(), None) < 0 {
-                return Err("virEventAddTimeout failed".into());
-            }
+            sys::virEventAddTimeout(WAKE_MS, Some(wake), std::ptr::null_mut(), None)
+        };
+        if timer < 0 {
+            return Err("virEventAddTimeout failed".into());
         }
         std::thread::Builder::new()
             .name("libvirt-event-loop".into())
             .spawn(run)
             .map_err(|error| format!("cannot start the event loop thread: {error}"))?;
         Ok(LoopState {
-            demand: Mutex::new(0),
-            wanted: Condvar::new(),
+            counts: Mutex::default(),
+            changed: Condvar::new(),
+            timer,
         })
     });
     state
@@ -50,38 +75,49 @@ pub fn ensure_started() -> Result<()> {
         .map_err(|why| Error::new(ErrorKind::Internal, why.clone()))
 }
 
-unsafe extern "C" fn wake(_timer: std::os::raw::c_int, _opaque: *mut std::os::raw::c_void) {}
+unsafe extern "C" fn wake(_timer: c_int, _opaque: *mut c_void) {}
 
 fn state() -> Option<&'static LoopState> {
     LOOP.get().and_then(|state| state.as_ref().ok())
 }
 
+fn lock(state: &LoopState) -> MutexGuard<'_, Counts> {
+    state
+        .counts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn run() {
+    let state = loop {
+        match state() {
+            Some(state) => break state,
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    };
     loop {
-        let Some(state) = state() else {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-            continue;
-        };
         {
-            let mut demand = state
-                .demand
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            while *demand == 0 {
-                demand = state
-                    .wanted
-                    .wait(demand)
+            let mut counts = lock(state);
+            while !counts.should_run() {
+                if !counts.parked {
+                    counts.parked = true;
+                    state.changed.notify_all();
+                    // SAFETY: our own timer; back to its slow period after a nudge.
+                    unsafe { sys::virEventUpdateTimeout(state.timer, WAKE_MS) };
+                }
+                counts = state
+                    .changed
+                    .wait(counts)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
+            counts.parked = false;
         }
         // SAFETY: the default implementation was registered before this thread started.
-        unsafe {
-            sys::virEventRunDefaultImpl();
-        }
+        unsafe { sys::virEventRunDefaultImpl() };
     }
 }
 
-/// While held, the event loop runs.
+/// While held, the event loop runs (a NONBLOCK stream, a registered callback).
 #[derive(Debug)]
 pub struct Demand(());
 
@@ -89,11 +125,8 @@ impl Demand {
     /// Ask for the loop to run.
     pub fn new() -> Demand {
         if let Some(state) = state() {
-            *state
-                .demand
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
-            state.wanted.notify_all();
+            lock(state).demand += 1;
+            state.changed.notify_all();
         }
         Demand(())
     }
@@ -102,11 +135,44 @@ impl Demand {
 impl Drop for Demand {
     fn drop(&mut self) {
         if let Some(state) = state() {
-            let mut demand = state
-                .demand
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            *demand = demand.saturating_sub(1);
+            let mut counts = lock(state);
+            counts.demand = counts.demand.saturating_sub(1);
+            state.changed.notify_all();
+        }
+    }
+}
+
+/// While held, the loop stays parked unless something demands it (a blocking stream).
+#[derive(Debug)]
+pub struct Quiet(());
+
+impl Quiet {
+    /// Ask for quiet, and wait (briefly) until the loop has left `virEventRunDefaultImpl`.
+    pub fn new() -> Quiet {
+        if let Some(state) = state() {
+            let mut counts = lock(state);
+            counts.quiet += 1;
+            if !counts.should_run() && !counts.parked {
+                // SAFETY: our own timer; firing at once makes the loop return from poll now.
+                unsafe { sys::virEventUpdateTimeout(state.timer, 0) };
+                let (_counts, _timeout) = state
+                    .changed
+                    .wait_timeout_while(counts, Duration::from_secs(1), |counts| {
+                        !counts.parked && !counts.should_run()
+                    })
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        }
+        Quiet(())
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        if let Some(state) = state() {
+            let mut counts = lock(state);
+            counts.quiet = counts.quiet.saturating_sub(1);
+            state.changed.notify_all();
         }
     }
 }

@@ -12,7 +12,7 @@ use virt::sys;
 
 use crate::callback;
 use crate::error::last_error;
-use crate::event_loop::Demand;
+use crate::event_loop::{Demand, Quiet};
 
 /// A real libvirt stream.
 #[derive(Debug)]
@@ -21,8 +21,8 @@ pub struct LibvirtStream {
     lifecycle: Lifecycle,
     /// Keeps the connection open as long as the stream lives.
     _connection: Arc<virt::connect::Connect>,
-    /// NONBLOCK streams need the event loop for their whole life.
-    _nonblock_demand: Option<Demand>,
+    /// NONBLOCK streams need the event loop for their whole life; blocking ones want it parked.
+    _loop_need: LoopNeed,
     /// A registered callback needs the event loop while registered.
     callback_demand: Option<Demand>,
 }
@@ -37,12 +37,16 @@ impl LibvirtStream {
         lifecycle: Lifecycle,
         connection: Arc<virt::connect::Connect>,
     ) -> Self {
-        let nonblock = lifecycle.nonblock().then(Demand::new);
+        let loop_need = if lifecycle.nonblock() {
+            LoopNeed::Run(Demand::new())
+        } else {
+            LoopNeed::Park(Quiet::new())
+        };
         LibvirtStream {
             ptr,
             lifecycle,
             _connection: connection,
-            _nonblock_demand: nonblock,
+            _loop_need: loop_need,
             callback_demand: None,
         }
     }
@@ -63,6 +67,13 @@ impl LibvirtStream {
             self.lifecycle.set_callback(false);
         }
     }
+}
+
+/// What a stream needs of the event loop, held for its life.
+#[derive(Debug)]
+enum LoopNeed {
+    Run(#[allow(dead_code)] Demand),
+    Park(#[allow(dead_code)] Quiet),
 }
 
 fn check(result: i32) -> Result<i32> {

@@ -1,6 +1,8 @@
 //! stream-libvirt's integration tests against real libvirt: one binary, a module per area.
 
+mod daemon_death;
 mod deviations;
+mod keepalive;
 mod raw;
 mod round_trip;
 mod suite;
