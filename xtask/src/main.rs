@@ -3,6 +3,7 @@
 mod bench;
 mod ci;
 mod conformance;
+mod daemon;
 mod setup;
 mod test;
 mod util;
@@ -44,6 +45,8 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Start, stop or show the private libvirtd that `test` and `conformance` otherwise start themselves.
+    Daemon { action: daemon::Action },
     /// Everything CI checks: formatting, clippy, `test`, then `conformance`.
     Ci,
 }
@@ -55,6 +58,7 @@ fn main() -> Result<ExitCode, Error> {
         // The runner's own exit status is the verdict, so it is passed through unchanged.
         Command::Conformance { args } => return conformance::command(&args)?.exit_code(),
         Command::Bench { target, args } => bench::run(target, &args)?,
+        Command::Daemon { action } => daemon::run(action)?,
         Command::Ci => ci::run()?,
     }
     Ok(ExitCode::SUCCESS)

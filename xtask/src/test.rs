@@ -2,30 +2,29 @@
 //! and then `cargo test --doc`, because nextest cannot run doctests.
 
 use crate::{
-    setup,
+    daemon,
     util::{Cmd, Error, Result, project_root},
 };
 
 const INSTALL_NEXTEST: [&str; 3] = ["install", "cargo-nextest", "--locked"];
 
+/// Both runs share one private libvirtd (see [`daemon::with_shared`]) instead of one per test process.
 pub fn run(nextest_args: &[String]) -> Result<()> {
-    setup::ensure_libvirt_if_used()?;
     ensure_nextest()?;
     let root = project_root()?;
-    Cmd::cargo(&root)
-        .args([
+    daemon::with_shared(|uri| {
+        let nextest = Cmd::cargo(&root).args([
             "nextest",
             "run",
             "--workspace",
             "--all-targets",
             "--profile",
             "ci",
-        ])
-        .args(nextest_args)
-        .run()?;
-    Cmd::cargo(&root)
-        .args(["test", "--workspace", "--doc"])
-        .run()
+        ]);
+        daemon::with_uri(nextest, uri).args(nextest_args).run()?;
+        let doc = Cmd::cargo(&root).args(["test", "--workspace", "--doc"]);
+        daemon::with_uri(doc, uri).run()
+    })
 }
 
 /// Installs cargo-nextest when it is missing, since a fresh CI machine has to work unattended.

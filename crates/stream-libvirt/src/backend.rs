@@ -54,7 +54,8 @@ impl LibvirtBackend {
         self.capabilities.kind
     }
 
-    fn raw_stream(&self, flags: StreamFlags) -> Result<LibvirtStream> {
+    /// `virStreamNew`; `downloads`: the stream will be bound to receive.
+    fn raw_stream(&self, flags: StreamFlags, downloads: bool) -> Result<LibvirtStream> {
         // SAFETY: live connection; a null return is libvirt's error.
         let ptr = unsafe { sys::virStreamNew(self.connection.as_ptr(), flags.bits()) };
         if ptr.is_null() {
@@ -64,6 +65,7 @@ impl LibvirtBackend {
             ptr,
             Lifecycle::new(self.kind(), flags),
             self.connection.clone(),
+            downloads,
         ))
     }
 
@@ -186,11 +188,12 @@ impl Backend for LibvirtBackend {
     }
 
     fn new_stream(&self, flags: StreamFlags) -> Result<Box<dyn Stream>> {
-        Ok(Box::new(self.raw_stream(flags)?))
+        Ok(Box::new(self.raw_stream(flags, false)?))
     }
 
     fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
-        let mut stream = self.raw_stream(flags)?;
+        let downloads = !matches!(transfer, Transfer::Upload { .. });
+        let mut stream = self.raw_stream(flags, downloads)?;
         self.bind(&mut stream, transfer)?;
         Ok(Box::new(stream))
     }

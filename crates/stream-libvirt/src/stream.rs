@@ -32,15 +32,21 @@ unsafe impl Send for LibvirtStream {}
 
 impl LibvirtStream {
     /// Wrap a new (unbound) stream pointer owned by the caller.
+    /// `downloads` says whether the stream will receive: a blocking receiver keeps the event
+    /// loop parked so each `recv` takes one packet, as without a loop.
     pub(crate) fn new(
         ptr: sys::virStreamPtr,
         lifecycle: Lifecycle,
         connection: Arc<virt::connect::Connect>,
+        downloads: bool,
     ) -> Self {
         let loop_need = if lifecycle.nonblock() {
             LoopNeed::Run(Demand::new())
-        } else {
+        } else if downloads {
             LoopNeed::Park(Quiet::new())
+        } else {
+            // A blocking upload is indifferent; the running loop answers keepalive meanwhile.
+            LoopNeed::Indifferent
         };
         LibvirtStream {
             ptr,
@@ -74,6 +80,7 @@ impl LibvirtStream {
 enum LoopNeed {
     Run(#[allow(dead_code)] Demand),
     Park(#[allow(dead_code)] Quiet),
+    Indifferent,
 }
 
 fn check(result: i32) -> Result<i32> {

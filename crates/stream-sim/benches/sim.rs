@@ -20,6 +20,22 @@ use stream_core::{
 use stream_sim::{Profile, SimBackend};
 
 const GIB: usize = 1 << 30;
+
+/// `cargo bench` passes `--bench`; under `cargo test` / nextest (`--list`, test mode) each
+/// function runs once as a smoke test, on data 1024 times smaller.
+fn full_run() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
+/// Bytes moved by the throughput benchmark.
+fn throughput_bytes() -> usize {
+    if full_run() { GIB } else { GIB >> 10 }
+}
+
+/// Data extents of the PiB benchmark.
+fn extent_count() -> u64 {
+    if full_run() { EXTENTS } else { EXTENTS >> 10 }
+}
 const BUFFER: usize = 256 * 1024;
 const EXTENTS: u64 = 100_000;
 
@@ -31,7 +47,9 @@ fn copy_through_buffer(source: &[u8], buffer: &mut [u8]) {
 }
 
 fn throughput(c: &mut Criterion) {
-    let source: Vec<u8> = (0..GIB).map(|i| (i % 251) as u8 + 1).collect();
+    let source: Vec<u8> = (0..throughput_bytes())
+        .map(|i| (i % 251) as u8 + 1)
+        .collect();
     let sim = SimBackend::new(Profile::Remote);
     let volume = VolumeId::new("default", "gib");
     sim.create_volume(&volume, &Layout::hole(0)).unwrap();
@@ -47,7 +65,7 @@ fn throughput(c: &mut Criterion) {
         b.iter(|| copy_through_buffer(&source, &mut buffer))
     });
     // The same bytes copied once into memory of their own, as a volume must hold them.
-    let mut copy = vec![0u8; GIB];
+    let mut copy = vec![0u8; throughput_bytes()];
     group.bench_function("baseline_memcpy_1GiB", |b| {
         b.iter(|| {
             copy.copy_from_slice(&source);
@@ -73,8 +91,8 @@ fn throughput(c: &mut Criterion) {
 
 fn pib_layout() -> Layout {
     let size = 1u64 << 50;
-    let stride = size / EXTENTS;
-    let extents = (0..EXTENTS).map(|i| Extent {
+    let stride = size / extent_count();
+    let extents = (0..extent_count()).map(|i| Extent {
         offset: i * stride,
         length: 4096,
         fill: Fill::Data,
@@ -84,7 +102,7 @@ fn pib_layout() -> Layout {
 
 fn pib(c: &mut Criterion) {
     let layout = pib_layout();
-    let data = vec![7u8; (EXTENTS * 4096) as usize];
+    let data = vec![7u8; (extent_count() * 4096) as usize];
     let mut buffer = vec![0u8; BUFFER];
     let mut group = c.benchmark_group("pib");
     group
@@ -120,7 +138,7 @@ fn pib(c: &mut Criterion) {
             up.finish().unwrap();
             assert_eq!(
                 sim.volume_layout(&target).unwrap().extents().len(),
-                EXTENTS as usize
+                extent_count() as usize
             );
         })
     });
@@ -210,7 +228,7 @@ fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     // Only a real benchmark run has medians; `--list` (nextest) and test mode must print nothing more.
-    if std::env::args().any(|arg| arg == "--bench") {
+    if full_run() {
         summary();
     }
 }
