@@ -18,7 +18,7 @@ pub struct Runner {
 /// The runner after the checks it needs; the caller decides whether its exit status is passed
 /// through (`cargo xtask conformance`) or is a step that must pass (`ci`).
 pub fn command(args: &[String]) -> Result<Runner> {
-    require_crate(&project_root()?, "conformance", "stream-conformance")?;
+    require_crate(&project_root()?, "crates/virtstream", "virtstream")?;
     Ok(Runner {
         args: args.to_vec(),
     })
@@ -38,10 +38,9 @@ impl Runner {
             "run",
             "--release",
             "--package",
-            "stream-conformance",
-            "--bin",
-            "conformance",
+            "virtstream",
             "--",
+            "conformance",
         ]);
         Ok(daemon::with_uri(runner, uri).args(&self.args))
     }

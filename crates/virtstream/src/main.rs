@@ -1,0 +1,25 @@
+//! `virtstream`: sparse volume transfers and the conformance matrix from the command line.
+
+mod cli;
+mod conformance;
+mod transfer;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Upload(args) => transfer::upload(&args),
+        cli::Command::Download(args) => transfer::download(&args),
+        cli::Command::Conformance(args) => return conformance::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("virtstream: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

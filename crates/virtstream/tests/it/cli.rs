@@ -1,0 +1,188 @@
+//! The `virtstream` binary against a real storage daemon: a sparse 1 GiB image round trip, and
+//! every error a user meets, each with a clear message and a non-zero exit.
+
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use stream_conformance::Fixture;
+use stream_core::VolumeId;
+use stream_libvirt::LibvirtBackend;
+
+fn daemon() -> (String, LibvirtBackend) {
+    let uri = stream_libvirt::daemon::shared_uri()
+        .unwrap_or_else(|error| panic!("no storage daemon: {error}"));
+    let backend =
+        LibvirtBackend::connect(&uri).unwrap_or_else(|error| panic!("connect {uri}: {error}"));
+    (uri, backend)
+}
+
+fn volume(backend: &LibvirtBackend, notation: &str) -> VolumeId {
+    Fixture::new(backend)
+        .volume(notation)
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn virtstream(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_virtstream"))
+        .args(args)
+        .output()
+        .expect("run virtstream")
+}
+
+fn transfer(verb: &str, uri: &str, volume: &VolumeId, file: &Path, extra: &[&str]) -> Output {
+    let file = file.to_str().expect("utf-8 path");
+    let mut args = vec![
+        verb,
+        "--uri",
+        uri,
+        "--pool",
+        &volume.pool,
+        "--vol",
+        &volume.name,
+        file,
+    ];
+    args.extend_from_slice(extra);
+    virtstream(&args)
+}
+
+fn fails_with(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "expected a failure, got success; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "stderr should mention {needle:?}: {stderr}"
+    );
+}
+
+/// 1 GiB, 10 % data: 1 MiB of data every 10 MiB.
+fn sparse_image(path: &Path) -> File {
+    let file = File::options().read(true).write(true).create_new(true).open(path).expect("image");
+    file.set_len(1 << 30).expect("size");
+    let data: Vec<u8> = (0..1 << 20).map(|i| (i % 253) as u8 + 1).collect();
+    for block in 0..102u64 {
+        file.write_all_at(&data, block * (10 << 20)).expect("data");
+    }
+    file
+}
+
+#[test]
+fn sparse_gib_image_survives_upload_then_download() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = dir.path().join("image.raw");
+    let source = sparse_image(&image);
+    // The target starts full of other data: the sparse upload must not leave it under holes.
+    let target = volume(&backend, "D64M H1M");
+    let up = transfer("upload", &uri, &target, &image, &["--sparse"]);
+    assert!(
+        up.status.success(),
+        "upload: {}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let copy = dir.path().join("copy.raw");
+    let down = transfer("download", &uri, &target, &copy, &["--sparse"]);
+    assert!(
+        down.status.success(),
+        "download: {}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    let copied = File::open(&copy).expect("copy");
+    assert_eq!(
+        copied.metadata().expect("stat").len(),
+        1 << 30,
+        "size, trailing hole included"
+    );
+    let allocated = copied.metadata().expect("stat").blocks() * 512;
+    assert!(
+        allocated <= source.metadata().expect("stat").blocks() * 512 + (1 << 20),
+        "holes kept: {allocated}"
+    );
+    let mut a = vec![0; 1 << 20];
+    let mut b = vec![0; 1 << 20];
+    for chunk in 0..1024u64 {
+        source
+            .read_exact_at(&mut a, chunk << 20)
+            .expect("read source");
+        copied
+            .read_exact_at(&mut b, chunk << 20)
+            .expect("read copy");
+        assert!(a == b, "MiB {chunk} differs");
+    }
+}
+
+#[test]
+fn missing_pool_volume_and_file_are_clear_errors() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("f.raw");
+    std::fs::write(&file, b"data").expect("file");
+    let no_pool = VolumeId::new("no-such-pool", "v");
+    fails_with(
+        &transfer("upload", &uri, &no_pool, &file, &[]),
+        "Storage pool not found",
+    );
+    let no_volume = VolumeId::new("default", "no-such-volume");
+    fails_with(
+        &transfer("download", &uri, &no_volume, &dir.path().join("out"), &[]),
+        "Storage volume not found",
+    );
+    assert!(
+        !dir.path().join("out").exists(),
+        "a failed download leaves no file"
+    );
+    let existing = volume(&backend, "H4K");
+    fails_with(
+        &transfer("upload", &uri, &existing, &dir.path().join("missing"), &[]),
+        "cannot open",
+    );
+}
+
+#[test]
+fn bad_range_and_risky_sparse_upload_are_refused() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("f.raw");
+    std::fs::write(&file, vec![1u8; 10_000]).expect("file");
+    let target = volume(&backend, "D64K");
+    fails_with(
+        &transfer("upload", &uri, &target, &file, &["--length", "100"]),
+        "longer than --length",
+    );
+    let sparse = transfer(
+        "upload",
+        &uri,
+        &target,
+        &file,
+        &["--sparse", "--offset", "4096", "--length", "10000"],
+    );
+    fails_with(&sparse, "has data in the target range");
+}
+
+#[test]
+fn dead_daemon_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("no-daemon-sock");
+    let uri = format!("storage:///system?socket={}", socket.display());
+    let volume = VolumeId::new("default", "v");
+    let output = transfer("download", &uri, &volume, &dir.path().join("out"), &[]);
+    fails_with(&output, "no-daemon-sock");
+}
+
+#[test]
+fn conformance_runs_on_the_simulator() {
+    let output = virtstream(&[
+        "conformance",
+        "--backend",
+        "sim-remote",
+        "--backend",
+        "sim-local",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains(" 0 fail,"), "{stdout}");
+}
