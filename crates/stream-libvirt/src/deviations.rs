@@ -1,16 +1,19 @@
 //! Where this backend deliberately differs from raw libvirt 9.0, and why.
 //!
+//! Rows marked † are shown raw by a test (tests/it/deviations.rs) that runs the misuse in a
+//! child process and observes the crash, hang or loss, beside the guarded call.
+//!
 //! | misuse | raw libvirt 9.0 (measured, fixtures/libvirt-9.0/) | through this crate |
 //! |---|---|---|
 //! | `send_hole` length 0 or negative, sparse upload | returns 0; the daemon drops the upload; `finish` returns 0, or hangs forever if data followed | `InvalidArgument`, nothing sent, stream usable |
 //! | `send_hole` flags ≠ 0 | same silent loss | `InvalidArgument` |
-//! | `send` of 0 bytes on an upload | taken as end of stream; later data dropped | `InvalidArgument` |
+//! | † `send` of 0 bytes on an upload | taken as end of stream; later data dropped | `InvalidArgument` |
 //! | `send` / `send_hole` on a download | accepted; echoed or fails later | `InvalidOperation` |
-//! | `recv` on an upload | blocking: hangs forever | `InvalidOperation` |
-//! | any call on a local (fdstream) stream after `finish`/`abort` | `finish`/`abort` return 0, `send_hole` segfaults | "stream is closed", as remote streams |
+//! | † `recv` on an upload | blocking: hangs forever | `InvalidOperation` |
+//! | † any call on a local (fdstream) stream after `finish`/`abort` | `finish`/`abort` return 0, `send_hole` segfaults | "stream is closed", as remote streams |
 //! | callback calls after `finish`/`abort` (remote) | still operate on the stream | "stream is closed" |
-//! | `finish`/`abort` with a callback registered | remote keeps it registered | removed first |
+//! | † `finish`/`abort` with a callback registered | remote keeps it registered | removed first |
 //! | event callback with no function | segfault | impossible: a `Box<dyn FnMut>` is never null |
 //! | NONBLOCK stream with no event loop | `-2` forever | the crate runs the loop while a NONBLOCK stream or a callback lives |
-//! | write to a dead daemon | SIGPIPE kills the process | SIGPIPE ignored: the call returns an error |
+//! | † write to a dead daemon | SIGPIPE kills the process | SIGPIPE ignored: the call returns an error |
 //! | `recv` flags on a local stream | "not supported: virStreamRecvFlags" even for `STOP_AT_HOLE` | `STOP_AT_HOLE` on a non-sparse stream is a plain `recv`; unknown bits keep libvirt's error |

@@ -173,3 +173,41 @@ fn empty_send_is_refused_not_an_early_end() {
     backend.read_volume(&volume, 0, &mut first).expect("read");
     assert_eq!(first, data);
 }
+
+/// Raw: with SIGPIPE at its default (as in a C program), a send to a killed daemon kills the
+/// process. This crate ignores SIGPIPE, so the same send is an error (see `daemon_death`).
+#[test]
+fn write_to_a_dead_daemon_is_an_error_not_sigpipe() {
+    if in_child() {
+        // SAFETY: restoring the default disposition, as a C program has it.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let mut daemon = stream_libvirt::daemon::LocalDaemon::start().expect("private daemon");
+        let connection = Connect::open(Some(daemon.uri())).expect("connect");
+        let pool = connection
+            .lookup_storage_pool_by_name("default")
+            .expect("pool");
+        let xml = "<volume><name>v</name><capacity>268435456</capacity><allocation>0</allocation></volume>";
+        let vol = virt::storage_vol::StorageVol::create_xml(&pool, xml, 0).expect("volume");
+        let chunk = vec![1u8; 1 << 20];
+        // SAFETY: deliberately the raw misuse, in a child process.
+        unsafe {
+            let stream = sys::virStreamNew(connection.as_ptr(), 0);
+            sys::virStorageVolUpload(vol.as_ptr(), stream, 0, 0, 0);
+            sys::virStreamSend(stream, chunk.as_ptr().cast(), chunk.len());
+            daemon.kill().expect("kill");
+            for _ in 0..200 {
+                sys::virStreamSend(stream, chunk.as_ptr().cast(), chunk.len());
+            }
+        }
+        std::process::exit(0);
+    }
+    let raw = run_in_child(
+        "deviations::write_to_a_dead_daemon_is_an_error_not_sigpipe",
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        raw,
+        Ending::Signal(libc::SIGPIPE),
+        "raw libvirt 9.0 dies of SIGPIPE here"
+    );
+}
