@@ -1,7 +1,9 @@
 //! Sparse volume transfers over any `stream_core::Stream`: copy a local file into an upload
 //! stream (its holes sent as holes, found with SEEK_DATA / SEEK_HOLE) and a download stream into
-//! a local file (holes kept, the trailing one included).
+//! a local file (holes kept, the trailing one included); `std::io` adapters over a stream.
 
+pub mod io;
 pub mod sparse_file;
 
+pub use io::{StreamReader, StreamWriter};
 pub use sparse_file::{Copied, download_to_file, upload_from_file};
