@@ -8,6 +8,7 @@
 mod backend;
 mod callback;
 pub mod daemon;
+pub mod daemon_control;
 pub mod deviations;
 mod error;
 mod event_loop;

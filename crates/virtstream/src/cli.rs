@@ -20,6 +20,28 @@ pub enum Command {
     Download(TransferArgs),
     /// Run every contract rule against the chosen backends and print the rule × backend table.
     Conformance(ConformanceArgs),
+    /// A private storage-only libvirtd for tests and demos, outliving this command.
+    Daemon(DaemonArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DaemonAction {
+    /// Start one and print VIRTSTREAM_DAEMON_URI=<uri>.
+    Start,
+    /// Stop it and remove its directory.
+    Stop,
+    /// Print VIRTSTREAM_DAEMON_URI=<uri> of the running one.
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub action: DaemonAction,
+    /// Where the running daemon is recorded (default: virtstream-daemon.state in the temp dir).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

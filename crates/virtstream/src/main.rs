@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod daemon;
 mod transfer;
 
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
         cli::Command::Upload(args) => transfer::upload(&args),
         cli::Command::Download(args) => transfer::download(&args),
         cli::Command::Conformance(args) => return conformance::run(&args),
+        cli::Command::Daemon(args) => daemon::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,8 @@ use std::{
     process::ExitCode,
 };
 
-use stream_libvirt::daemon::{DaemonError, DaemonState, LocalDaemon, URI_ENV};
+use stream_libvirt::daemon::{DaemonError, URI_ENV};
+use stream_libvirt::daemon_control;
 
 const USAGE: &str = "usage: virtstream-daemon start|stop|env [--state FILE]\n\
     \x20 start  start a private storage-only libvirtd and print VIRTSTREAM_DAEMON_URI=<uri>\n\
@@ -58,82 +59,23 @@ fn default_state_file() -> PathBuf {
 }
 
 fn start(state_file: &Path) -> Result<(), DaemonError> {
-    if state_file.exists() {
-        let old = DaemonState::read(state_file)?;
-        if old.is_running() {
-            return Err(DaemonError::Unusable(format!(
-                "already started: libvirtd {} at {} (state file {}); run `virtstream-daemon stop` (or `cargo xtask daemon stop`) first",
-                old.pid,
-                old.uri,
-                state_file.display()
-            )));
-        }
-        // A daemon that died (or a machine that rebooted) left its state; clear it and go on.
-        eprintln!("removing stale state of libvirtd {} (not running)", old.pid);
-        old.stop()?;
-        remove(state_file)?;
-    }
-    let state = LocalDaemon::start()?.persist();
-    if let Err(err) = write_state(&state, state_file) {
-        // Without the state file nothing could find this daemon again; do not leave it running.
-        let _ = state.stop();
-        return Err(err);
-    }
+    let state = daemon_control::start(state_file)?;
     eprintln!("started libvirtd {} in {}", state.pid, state.dir.display());
     println!("{URI_ENV}={}", state.uri);
     Ok(())
 }
 
-fn write_state(state: &DaemonState, state_file: &Path) -> Result<(), DaemonError> {
-    if let Some(parent) = state_file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| DaemonError::Io {
-            what: format!("creating {}", parent.display()),
-            source,
-        })?;
-    }
-    state.write(state_file)
-}
-
 fn stop(state_file: &Path) -> Result<(), DaemonError> {
-    let state = read_existing(state_file)?;
-    let (pid, was_running) = (state.pid, state.is_running());
-    state.stop()?;
-    remove(state_file)?;
+    let (state, was_running) = daemon_control::stop(state_file)?;
     if was_running {
-        eprintln!("stopped libvirtd {pid}");
+        eprintln!("stopped libvirtd {}", state.pid);
     } else {
-        eprintln!("libvirtd {pid} was not running; removed its state");
+        eprintln!("libvirtd {} was not running; removed its state", state.pid);
     }
     Ok(())
 }
 
 fn print_env(state_file: &Path) -> Result<(), DaemonError> {
-    let state = read_existing(state_file)?;
-    if !state.is_running() {
-        return Err(DaemonError::Unusable(format!(
-            "libvirtd {} named by {} is not running; `virtstream-daemon start` starts one",
-            state.pid,
-            state_file.display()
-        )));
-    }
-    println!("{URI_ENV}={}", state.uri);
+    println!("{URI_ENV}={}", daemon_control::running(state_file)?.uri);
     Ok(())
-}
-
-/// The state, with a message that says no daemon was started when the file does not exist.
-fn read_existing(state_file: &Path) -> Result<DaemonState, DaemonError> {
-    if !state_file.exists() {
-        return Err(DaemonError::State {
-            path: state_file.to_owned(),
-            reason: "does not exist: no daemon was started (`virtstream-daemon start`)".to_owned(),
-        });
-    }
-    DaemonState::read(state_file)
-}
-
-fn remove(state_file: &Path) -> Result<(), DaemonError> {
-    std::fs::remove_file(state_file).map_err(|source| DaemonError::Io {
-        what: format!("removing {}", state_file.display()),
-        source,
-    })
 }

@@ -61,7 +61,12 @@ fn fails_with(output: &Output, needle: &str) {
 
 /// 1 GiB, 10 % data: 1 MiB of data every 10 MiB.
 fn sparse_image(path: &Path) -> File {
-    let file = File::options().read(true).write(true).create_new(true).open(path).expect("image");
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .expect("image");
     file.set_len(1 << 30).expect("size");
     let data: Vec<u8> = (0..1 << 20).map(|i| (i % 253) as u8 + 1).collect();
     for block in 0..102u64 {
@@ -185,4 +190,37 @@ fn conformance_runs_on_the_simulator() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains(" 0 fail,"), "{stdout}");
+}
+
+#[test]
+fn daemon_start_env_stop() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("daemon.state");
+    let state = state.to_str().expect("utf-8 path");
+    let started = virtstream(&["daemon", "start", "--state", state]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let uri = String::from_utf8_lossy(&started.stdout).trim().to_string();
+    assert!(
+        uri.starts_with("VIRTSTREAM_DAEMON_URI=storage:///system?socket="),
+        "{uri}"
+    );
+    fails_with(
+        &virtstream(&["daemon", "start", "--state", state]),
+        "already started",
+    );
+    let env = virtstream(&["daemon", "env", "--state", state]);
+    assert_eq!(String::from_utf8_lossy(&env.stdout).trim(), uri);
+    assert!(
+        virtstream(&["daemon", "stop", "--state", state])
+            .status
+            .success()
+    );
+    fails_with(
+        &virtstream(&["daemon", "env", "--state", state]),
+        "no daemon was started",
+    );
 }
