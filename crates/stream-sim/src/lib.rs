@@ -21,6 +21,7 @@
 //! ```
 
 mod backend;
+mod copy;
 mod events;
 mod local;
 mod packets;

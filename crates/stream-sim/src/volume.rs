@@ -102,7 +102,19 @@ impl Volume {
             return;
         }
         self.punch(offset, end);
-        let bytes: Arc<[u8]> = Arc::from(data);
+        let mut storage = Arc::<[u8]>::new_uninit_slice(data.len());
+        let bytes: Arc<[u8]> = match Arc::get_mut(&mut storage) {
+            Some(uninit) => {
+                // SAFETY: `u8` has no invalid bit patterns and every byte is written just below
+                // before `assume_init`.
+                let slice =
+                    unsafe { &mut *(uninit as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
+                crate::copy::copy_to_storage(slice, data);
+                // SAFETY: fully initialised above.
+                unsafe { storage.assume_init() }
+            }
+            None => Arc::from(data),
+        };
         self.pieces.insert(
             offset,
             Piece {
@@ -127,7 +139,7 @@ impl Volume {
         };
         match Arc::get_mut(bytes) {
             Some(buffer) if buffer.len() == data.len() => {
-                buffer.copy_from_slice(data);
+                crate::copy::copy_to_storage(buffer, data);
                 true
             }
             _ => false,
