@@ -8,6 +8,7 @@ mod check;
 mod fixture;
 mod report;
 pub mod rules;
+pub mod scenario;
 mod suite;
 
 pub use check::{Check, ensure, ensure_eq};

@@ -22,6 +22,20 @@ pub enum Command {
     Conformance(ConformanceArgs),
     /// A private storage-only libvirtd for tests and demos, outliving this command.
     Daemon(DaemonArgs),
+    /// Play scenario files against a backend: each result, or the first mismatch as a diff.
+    Replay(ScenarioArgs),
+    /// Play scenario files against a (real) backend and write its results into them.
+    Record(ScenarioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// Scenario files (*.scn).
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// The backend to play them on.
+    #[arg(long, value_enum)]
+    pub backend: BackendName,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,7 +9,7 @@ use stream_sim::{Profile, SimBackend};
 
 use crate::cli::{BackendName, ConformanceArgs};
 
-fn open(name: BackendName) -> Result<Box<dyn Backend>, String> {
+pub fn open(name: BackendName) -> Result<Box<dyn Backend>, String> {
     Ok(match name {
         BackendName::SimRemote => Box::new(SimBackend::new(Profile::Remote)),
         BackendName::SimLocal => Box::new(SimBackend::new(Profile::Local)),
@@ -27,7 +27,7 @@ fn open(name: BackendName) -> Result<Box<dyn Backend>, String> {
     })
 }
 
-fn label(name: BackendName) -> &'static str {
+pub fn label(name: BackendName) -> &'static str {
     match name {
         BackendName::SimRemote => "sim-remote",
         BackendName::SimLocal => "sim-local",

@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod daemon;
+mod scenarios;
 mod transfer;
 
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ fn main() -> ExitCode {
         cli::Command::Download(args) => transfer::download(&args),
         cli::Command::Conformance(args) => return conformance::run(&args),
         cli::Command::Daemon(args) => daemon::run(&args),
+        cli::Command::Replay(args) => scenarios::replay(&args),
+        cli::Command::Record(args) => scenarios::record(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

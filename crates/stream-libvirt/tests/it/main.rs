@@ -5,5 +5,6 @@ mod deviations;
 mod keepalive;
 mod raw;
 mod round_trip;
+mod scenarios;
 mod suite;
 mod support;

@@ -1,0 +1,11 @@
+//! Scenario files (`*.scn`), in the spirit of sqllogictest: a setup, then one stream operation
+//! per line, each followed by `=> result` as real libvirt gave it. The format is in
+//! conformance/README.md.
+
+mod files;
+mod format;
+mod play;
+
+pub use files::{replay_all, scenario_files};
+pub use format::{Op, ParseError, Scenario, Setup, Step, parse};
+pub use play::{Mismatch, Outcome, play, record, render_error, run};

@@ -1,0 +1,241 @@
+//! Playing a scenario against a backend: compare with the recorded results, or record them.
+
+use std::fmt;
+
+use stream_core::{Backend, Error, Recv, RecvFlags, Sent, Stream, StreamFlags, Transfer, VolumeId};
+
+use super::format::{Op, Open, Scenario};
+use crate::Fixture;
+
+/// An error as scenario files write it: `error <kind> <code>/<domain> <message>`.
+pub fn render_error(error: &Error) -> String {
+    let code = match error.libvirt_code() {
+        Some(code) => format!("{}/{}", code.code, code.domain),
+        None => "-/-".to_string(),
+    };
+    format!("error {} {code} {}", error.kind(), error.message())
+}
+
+fn render_recv(outcome: Recv) -> String {
+    match outcome {
+        Recv::Data(n) => n.to_string(),
+        Recv::Eof => "eof".into(),
+        Recv::Hole => "hole".into(),
+        Recv::WouldBlock => "would-block".into(),
+    }
+}
+
+fn render<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> String) -> String {
+    match result {
+        Ok(value) => ok(value),
+        Err(error) => render_error(&error),
+    }
+}
+
+/// `a a a b` → `a*3 b`: drains of big volumes stay one readable line.
+fn compress(tokens: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < tokens.len() {
+        let run = tokens[index..]
+            .iter()
+            .take_while(|token| **token == tokens[index])
+            .count();
+        out.push(if run > 1 {
+            format!("{}*{run}", tokens[index])
+        } else {
+            tokens[index].clone()
+        });
+        index += run;
+    }
+    out.join(" ")
+}
+
+fn drain(stream: &mut dyn Stream, len: usize, stop_at_hole: bool) -> String {
+    let flags = if stop_at_hole {
+        RecvFlags::STOP_AT_HOLE
+    } else {
+        RecvFlags::empty()
+    };
+    let mut buf = vec![0; len];
+    let mut tokens = Vec::new();
+    for _ in 0..1_000_000 {
+        match stream.recv(&mut buf, flags) {
+            Ok(Recv::Hole) => match stream.recv_hole(0) {
+                Ok(length) => tokens.push(format!("H{length}")),
+                Err(error) => {
+                    tokens.push(render_error(&error));
+                    break;
+                }
+            },
+            Ok(Recv::Eof) => {
+                tokens.push("eof".into());
+                break;
+            }
+            Ok(other) => tokens.push(render_recv(other)),
+            Err(error) => {
+                tokens.push(render_error(&error));
+                break;
+            }
+        }
+    }
+    compress(&tokens)
+}
+
+/// FNV-1a, 64 bits: a checksum both backends compute the same way.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn volume_state(fx: Fixture<'_>, volume: Option<&VolumeId>) -> String {
+    let Some(volume) = volume else {
+        return "no volume".into();
+    };
+    let layout = match fx.backend.volume_layout(volume) {
+        Ok(layout) => layout,
+        Err(error) => return render_error(&error),
+    };
+    match fx.bytes(volume) {
+        Ok(bytes) => format!("layout {layout} fnv {:016x}", fnv1a(&bytes)),
+        Err(why) => format!("error reading the volume: {why}"),
+    }
+}
+
+fn step(fx: Fixture<'_>, stream: &mut dyn Stream, volume: Option<&VolumeId>, op: &Op) -> String {
+    match *op {
+        Op::Send { len, byte } => render(stream.send(&vec![byte; len]), |sent| match sent {
+            Sent::Bytes(n) => n.to_string(),
+            Sent::WouldBlock => "would-block".into(),
+        }),
+        Op::SendHole { len, flags } => render(stream.send_hole(len, flags), |()| "ok".into()),
+        Op::Recv { len, flags } => render(
+            stream.recv(&mut vec![0; len], RecvFlags::from_bits_retain(flags)),
+            render_recv,
+        ),
+        Op::RecvHole { flags } => render(stream.recv_hole(flags), |length| length.to_string()),
+        Op::Drain { len, stop_at_hole } => drain(stream, len, stop_at_hole),
+        Op::AddCallback(events) => render(stream.add_callback(events, Box::new(|_| {})), |()| {
+            "ok".into()
+        }),
+        Op::UpdateCallback(events) => render(stream.update_callback(events), |()| "ok".into()),
+        Op::RemoveCallback => render(stream.remove_callback(), |()| "ok".into()),
+        Op::Finish => render(stream.finish(), |()| "ok".into()),
+        Op::Abort => render(stream.abort(), |()| "ok".into()),
+        Op::Volume => volume_state(fx, volume),
+    }
+}
+
+/// What each step returned on a backend, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// One rendered result per step.
+    pub results: Vec<String>,
+}
+
+/// Run the scenario's setup and steps on `backend`.
+pub fn run(scenario: &Scenario, backend: &dyn Backend) -> Result<Outcome, String> {
+    let fx = Fixture::new(backend);
+    let volume = match &scenario.setup.volume {
+        Some(layout) => Some(fx.volume(&layout.to_string())?),
+        None => None,
+    };
+    let flags = if scenario.setup.nonblock {
+        StreamFlags::NONBLOCK
+    } else {
+        StreamFlags::empty()
+    };
+    let need_volume = || {
+        volume
+            .clone()
+            .ok_or_else(|| "this open needs a `volume` line".to_string())
+    };
+    let transfer = match scenario.setup.open {
+        Open::New => None,
+        Open::Upload {
+            sparse,
+            offset,
+            length,
+        } => Some(Transfer::Upload {
+            volume: need_volume()?,
+            offset,
+            length,
+            sparse,
+        }),
+        Open::Download {
+            sparse,
+            offset,
+            length,
+        } => Some(Transfer::Download {
+            volume: need_volume()?,
+            offset,
+            length,
+            sparse,
+        }),
+        Open::Screenshot => Some(Transfer::screenshot("test")),
+    };
+    let mut stream = match &transfer {
+        None => backend
+            .new_stream(flags)
+            .map_err(|error| format!("new stream: {error}"))?,
+        Some(transfer) => fx.open(flags, transfer.clone())?,
+    };
+    let results = scenario
+        .steps
+        .iter()
+        .map(|s| step(fx, stream.as_mut(), volume.as_ref(), &s.op))
+        .collect();
+    Ok(Outcome { results })
+}
+
+/// The first step whose result differs from the recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The step's line in the file.
+    pub line: usize,
+    /// The step as written.
+    pub text: String,
+    /// What the file recorded (`None`: never recorded).
+    pub expected: Option<String>,
+    /// What the backend returned.
+    pub actual: String,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "line {}: {}", self.line, self.text)?;
+        writeln!(
+            f,
+            "- expected: {}",
+            self.expected.as_deref().unwrap_or("(not recorded)")
+        )?;
+        write!(f, "+ actual:   {}", self.actual)
+    }
+}
+
+/// Play the scenario and compare every step with its recorded result.
+pub fn play(scenario: &Scenario, backend: &dyn Backend) -> Result<Result<(), Mismatch>, String> {
+    let outcome = run(scenario, backend)?;
+    for (step, actual) in scenario.steps.iter().zip(outcome.results) {
+        if step.expected.as_deref() != Some(actual.as_str()) {
+            return Ok(Err(Mismatch {
+                line: step.line,
+                text: step.text.clone(),
+                expected: step.expected.clone(),
+                actual,
+            }));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Play the scenario and return it with every result replaced by what `backend` returned.
+pub fn record(scenario: &Scenario, backend: &dyn Backend) -> Result<Scenario, String> {
+    let outcome = run(scenario, backend)?;
+    let mut recorded = scenario.clone();
+    for (step, actual) in recorded.steps.iter_mut().zip(outcome.results) {
+        step.expected = Some(actual);
+    }
+    Ok(recorded)
+}
