@@ -378,6 +378,47 @@ impl fmt::Display for Scenario {
     }
 }
 
+impl fmt::Display for Op {
+    /// The operation as a scenario file writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flags = |flags: u32| {
+            if flags == 0 {
+                String::new()
+            } else {
+                format!(" flags={flags}")
+            }
+        };
+        match *self {
+            Op::Send { len, byte } if byte == 7 => write!(f, "send {len}"),
+            Op::Send { len, byte } => write!(f, "send {len} byte={byte}"),
+            Op::SendHole { len, flags: bits } => write!(f, "send-hole {len}{}", flags(bits)),
+            Op::Recv { len, flags: bits } if bits == 1 => write!(f, "recv {len} stop-at-hole"),
+            Op::Recv { len, flags: bits } => write!(f, "recv {len}{}", flags(bits)),
+            Op::RecvHole { flags: bits } => write!(f, "recv-hole{}", flags(bits)),
+            Op::Drain {
+                len,
+                stop_at_hole: true,
+            } => write!(f, "drain {len} stop-at-hole"),
+            Op::Drain {
+                len,
+                stop_at_hole: false,
+            } => write!(f, "drain {len}"),
+            Op::AddCallback(events) => {
+                write!(f, "add-callback {}", events.to_string().replace(" | ", "|"))
+            }
+            Op::UpdateCallback(events) => write!(
+                f,
+                "update-callback {}",
+                events.to_string().replace(" | ", "|")
+            ),
+            Op::RemoveCallback => write!(f, "remove-callback"),
+            Op::Finish => write!(f, "finish"),
+            Op::Abort => write!(f, "abort"),
+            Op::Volume => write!(f, "volume"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +437,16 @@ mod tests {
             }
         );
         assert_eq!(parse(&scenario.to_string()).unwrap(), scenario);
+    }
+
+    #[test]
+    fn operations_print_as_they_parse() {
+        let text = "kind remote\nnew\nsend 4\nsend 4 byte=2\nsend-hole 5 flags=1\nrecv 8 stop-at-hole\nrecv 8 flags=2\n\
+                    recv-hole\ndrain 9 stop-at-hole\nadd-callback READABLE|HANGUP\nupdate-callback NONE\nremove-callback\n\
+                    finish\nabort\nvolume\n";
+        for step in parse(text).unwrap().steps {
+            assert_eq!(step.op.to_string(), step.text);
+        }
     }
 
     #[test]

@@ -4,8 +4,10 @@
 
 mod files;
 mod format;
+mod generate;
 mod play;
 
 pub use files::{replay_all, scenario_files};
-pub use format::{Op, ParseError, Scenario, Setup, Step, parse};
+pub use format::{Op, Open, ParseError, Scenario, Setup, Step, parse};
+pub use generate::{layouts, remote_scenarios};
 pub use play::{Mismatch, Outcome, play, record, render_error, run};

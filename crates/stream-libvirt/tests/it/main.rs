@@ -2,6 +2,7 @@
 
 mod daemon_death;
 mod deviations;
+mod differential;
 mod keepalive;
 mod raw;
 mod round_trip;
