@@ -389,10 +389,10 @@ impl fmt::Display for Op {
             }
         };
         match *self {
-            Op::Send { len, byte } if byte == 7 => write!(f, "send {len}"),
+            Op::Send { len, byte: 7 } => write!(f, "send {len}"),
             Op::Send { len, byte } => write!(f, "send {len} byte={byte}"),
             Op::SendHole { len, flags: bits } => write!(f, "send-hole {len}{}", flags(bits)),
-            Op::Recv { len, flags: bits } if bits == 1 => write!(f, "recv {len} stop-at-hole"),
+            Op::Recv { len, flags: 1 } => write!(f, "recv {len} stop-at-hole"),
             Op::Recv { len, flags: bits } => write!(f, "recv {len}{}", flags(bits)),
             Op::RecvHole { flags: bits } => write!(f, "recv-hole{}", flags(bits)),
             Op::Drain {

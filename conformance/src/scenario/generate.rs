@@ -90,8 +90,10 @@ pub fn remote_scenarios(block: u64) -> impl Strategy<Value = Scenario> {
         layouts(block),
         any::<bool>(),
         proptest::collection::vec(download_op(), 0..12),
+        callback_ops(),
     )
-        .prop_map(|(layout, sparse, ops)| {
+        .prop_map(|(layout, sparse, mut ops, callbacks)| {
+            ops.extend(callbacks);
             (
                 layout,
                 Open::Download {
