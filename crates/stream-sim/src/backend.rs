@@ -10,7 +10,8 @@ use stream_core::{
 
 use crate::events::EventLoop;
 use crate::local::LocalDownload;
-use crate::packets::PacketSource;
+use crate::mutation::Mutation;
+use crate::packets::{MAX_PACKET, PacketSource, READ_CHUNK};
 use crate::remote::RemoteDownload;
 use crate::schedule::{Schedule, WouldBlock};
 use crate::storage::{self, Storage};
@@ -43,6 +44,8 @@ pub struct SimConfig {
     pub block_size: u64,
     /// When NONBLOCK calls find nothing ready.
     pub would_block: WouldBlock,
+    /// A rule to break on purpose (tests of the conformance suite only).
+    pub mutation: Option<Mutation>,
 }
 
 impl SimConfig {
@@ -52,6 +55,7 @@ impl SimConfig {
             profile,
             block_size: 4096,
             would_block: WouldBlock::Never,
+            mutation: None,
         }
     }
 
@@ -61,6 +65,19 @@ impl SimConfig {
             block_size: block_size.max(1),
             ..self
         }
+    }
+
+    /// Breaking one rule of real libvirt on purpose: only to prove the conformance suite
+    /// notices.
+    pub fn mutated(self, mutation: Mutation) -> SimConfig {
+        SimConfig {
+            mutation: Some(mutation),
+            ..self
+        }
+    }
+
+    fn breaks(&self, mutation: Mutation) -> bool {
+        self.mutation == Some(mutation)
     }
 
     /// With another would-block schedule.
@@ -120,7 +137,12 @@ impl SimBackend {
     }
 
     fn inner(&self, flags: StreamFlags) -> StreamInner {
-        StreamInner::new(self.kind(), flags, Schedule::new(self.config.would_block))
+        StreamInner::new(
+            self.kind(),
+            flags,
+            Schedule::new(self.config.would_block),
+            self.config.mutation,
+        )
     }
 
     fn stream(&self, inner: StreamInner) -> Box<dyn Stream> {
@@ -133,7 +155,12 @@ impl SimBackend {
     fn snapshot(&self, volume: &VolumeId) -> Result<(Volume, Layout)> {
         let storage = storage::lock(&self.storage);
         let snapshot = storage.volume(volume)?.clone();
-        let layout = snapshot.layout().block_aligned(self.config.block_size);
+        let block = if self.config.breaks(Mutation::ByteExactHoles) {
+            1
+        } else {
+            self.config.block_size
+        };
+        let layout = snapshot.layout().block_aligned(block);
         Ok((snapshot, layout))
     }
 
@@ -149,7 +176,14 @@ impl SimBackend {
                 },
             ) => {
                 storage::lock(&self.storage).volume(volume)?;
-                let upload = Upload::new(self.storage.clone(), volume.clone(), *offset, *length);
+                let truncate = !self.config.breaks(Mutation::HolesDoNotTruncate);
+                let upload = Upload::new(
+                    self.storage.clone(),
+                    volume.clone(),
+                    *offset,
+                    *length,
+                    truncate,
+                );
                 let binding = Binding {
                     direction: Direction::Upload,
                     sparse: *sparse,
@@ -167,14 +201,23 @@ impl SimBackend {
             ) => {
                 let (snapshot, layout) = self.snapshot(volume)?;
                 let end = range_end(snapshot.size(), *offset, *length);
-                let source = PacketSource::new(&layout, *offset, end, *sparse);
+                let max_packet = if self.config.breaks(Mutation::WholeChunkPackets) {
+                    READ_CHUNK
+                } else {
+                    MAX_PACKET
+                };
+                let source = PacketSource::new(&layout, *offset, end, *sparse, max_packet);
                 let binding = Binding {
                     direction: Direction::Download,
                     sparse: *sparse,
                 };
                 inner.bind(
                     binding,
-                    TransferState::Remote(RemoteDownload::new(snapshot, source)),
+                    TransferState::Remote(RemoteDownload::new(
+                        snapshot,
+                        source,
+                        self.config.mutation,
+                    )),
                 );
             }
             (Profile::Local, Transfer::Screenshot { domain: name, .. }) => {

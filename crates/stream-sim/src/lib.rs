@@ -24,6 +24,7 @@ mod backend;
 mod copy;
 mod events;
 mod local;
+mod mutation;
 mod packets;
 mod remote;
 mod schedule;
@@ -33,6 +34,7 @@ mod upload;
 mod volume;
 
 pub use backend::{DEFAULT_POOL, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT};
+pub use mutation::Mutation;
 pub use packets::{MAX_PACKET, READ_CHUNK};
 pub use schedule::WouldBlock;
 pub use stream::SimStream;

@@ -33,12 +33,20 @@ pub struct PacketSource {
     end: u64,
     sparse: bool,
     chunk_left: u64,
+    max_packet: u64,
 }
 
 impl PacketSource {
     /// The packets of a download of `range` from a volume shaped as `layout` (already
-    /// block-aligned as the filesystem reports it).
-    pub fn new(layout: &Layout, start: u64, end: u64, sparse: bool) -> PacketSource {
+    /// block-aligned as the filesystem reports it), in packets of at most `max_packet` bytes
+    /// ([`MAX_PACKET`], as libvirt).
+    pub fn new(
+        layout: &Layout,
+        start: u64,
+        end: u64,
+        sparse: bool,
+        max_packet: u64,
+    ) -> PacketSource {
         let runs = if sparse {
             layout
                 .extents()
@@ -56,6 +64,7 @@ impl PacketSource {
             end,
             sparse,
             chunk_left: 0,
+            max_packet,
         }
     }
 
@@ -84,7 +93,7 @@ impl PacketSource {
         if self.chunk_left == 0 {
             self.chunk_left = READ_CHUNK.min(run_end - self.position);
         }
-        let len = MAX_PACKET.min(self.chunk_left);
+        let len = self.max_packet.min(self.chunk_left);
         let packet = Packet::Data {
             offset: self.position,
             len,
@@ -101,7 +110,7 @@ mod tests {
 
     fn packets(notation: &str, sparse: bool) -> Vec<Packet> {
         let layout = Layout::parse(notation).unwrap().block_aligned(4096);
-        let mut source = PacketSource::new(&layout, 0, layout.size(), sparse);
+        let mut source = PacketSource::new(&layout, 0, layout.size(), sparse, MAX_PACKET);
         let mut out = Vec::new();
         loop {
             let packet = source.next_packet();

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 
 use stream_core::{Recv, RecvFlags};
 
+use crate::mutation::Mutation;
 use crate::packets::{Packet, PacketSource};
 use crate::schedule::Schedule;
 use crate::volume::Volume;
@@ -28,17 +29,23 @@ pub struct RemoteDownload {
     rx: VecDeque<Queued>,
     hole_length: u64,
     incoming_eof: bool,
+    mutation: Option<Mutation>,
 }
 
 impl RemoteDownload {
     /// A download of `snapshot` whose packets come from `source`.
-    pub fn new(snapshot: Volume, source: PacketSource) -> RemoteDownload {
+    pub fn new(
+        snapshot: Volume,
+        source: PacketSource,
+        mutation: Option<Mutation>,
+    ) -> RemoteDownload {
         RemoteDownload {
             snapshot,
             source,
             rx: VecDeque::new(),
             hole_length: 0,
             incoming_eof: false,
+            mutation,
         }
     }
 
@@ -99,6 +106,9 @@ impl RemoteDownload {
             buf[..zeros].fill(0);
             self.hole_length -= zeros as u64;
             filled = zeros;
+            if filled > 0 && self.mutation == Some(Mutation::HoleZerosNeverMixWithData) {
+                return Recv::Data(filled);
+            }
         }
         while filled < buf.len() {
             let Some(Queued::Data { offset, len }) = self.rx.front_mut() else {
@@ -120,7 +130,11 @@ impl RemoteDownload {
     }
 
     /// `virNetClientStreamRecvHole`: the pending hole's length, consumed; 0 when none.
-    pub fn recv_hole(&mut self) -> i64 {
-        std::mem::take(&mut self.hole_length) as i64
+    /// (`None` only under [`Mutation::RecvHoleFailsWhenNonePending`].)
+    pub fn recv_hole(&mut self) -> Option<i64> {
+        if self.hole_length == 0 && self.mutation == Some(Mutation::RecvHoleFailsWhenNonePending) {
+            return None;
+        }
+        Some(std::mem::take(&mut self.hole_length) as i64)
     }
 }

@@ -10,6 +10,7 @@ use stream_core::{
 };
 
 use crate::local::LocalDownload;
+use crate::mutation::Mutation;
 use crate::remote::RemoteDownload;
 use crate::schedule::Schedule;
 use crate::upload::Upload;
@@ -52,6 +53,8 @@ pub struct StreamInner {
     pub registration: Option<Registration>,
     /// The NONBLOCK would-block schedule.
     pub schedule: Schedule,
+    /// A rule broken on purpose (tests of the conformance suite only).
+    pub mutation: Option<Mutation>,
 }
 
 /// Lock a stream; every update is a single call, so a poisoned lock is still consistent.
@@ -79,12 +82,18 @@ impl SimStream {
 
 impl StreamInner {
     /// A new stream of `kind`.
-    pub fn new(kind: StreamKind, flags: StreamFlags, schedule: Schedule) -> StreamInner {
+    pub fn new(
+        kind: StreamKind,
+        flags: StreamFlags,
+        schedule: Schedule,
+        mutation: Option<Mutation>,
+    ) -> StreamInner {
         StreamInner {
             lifecycle: Lifecycle::new(kind, flags),
             transfer: None,
             registration: None,
             schedule,
+            mutation,
         }
     }
 
@@ -130,7 +139,9 @@ impl Stream for SimStream {
         let mut inner = self.lock();
         inner.lifecycle.check_recv_hole(flags)?;
         match inner.transfer.as_mut() {
-            Some(TransferState::Remote(download)) => Ok(download.recv_hole()),
+            Some(TransferState::Remote(download)) => download
+                .recv_hole()
+                .ok_or_else(libvirt_errors::holes_not_supported),
             // A sparse upload has no hole to receive: libvirt returns 0.
             _ => Ok(0),
         }
@@ -176,6 +187,11 @@ impl Stream for SimStream {
 
     fn finish(&mut self) -> Result<()> {
         let mut inner = self.lock();
+        if inner.mutation == Some(Mutation::FinishTwiceSucceeds)
+            && inner.lifecycle.state() == StreamState::Finished
+        {
+            return Ok(());
+        }
         inner.lifecycle.check_finish()?;
         inner.registration = None;
         let overflowed =

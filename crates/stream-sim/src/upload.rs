@@ -19,11 +19,19 @@ pub struct Upload {
     position: u64,
     limit: u64,
     overflowed: bool,
+    /// Each hole truncates the file at its end (libvirt's fdstream); off only for a mutation.
+    truncate_holes: bool,
 }
 
 impl Upload {
     /// An upload into `volume` from `offset`, at most `length` bytes (0: no limit).
-    pub fn new(storage: Arc<Mutex<Storage>>, volume: VolumeId, offset: u64, length: u64) -> Upload {
+    pub fn new(
+        storage: Arc<Mutex<Storage>>,
+        volume: VolumeId,
+        offset: u64,
+        length: u64,
+        truncate_holes: bool,
+    ) -> Upload {
         let limit = if length == 0 {
             u64::MAX
         } else {
@@ -35,6 +43,7 @@ impl Upload {
             position: offset,
             limit,
             overflowed: false,
+            truncate_holes,
         }
     }
 
@@ -62,7 +71,12 @@ impl Upload {
     pub fn send_hole(&mut self, length: u64) -> Result<()> {
         self.position = self.position.saturating_add(length).min(self.limit);
         let mut storage = crate::storage::lock(&self.storage);
-        storage.volume_mut(&self.volume)?.truncate(self.position);
+        let volume = storage.volume_mut(&self.volume)?;
+        if self.truncate_holes {
+            volume.truncate(self.position);
+        } else if self.position > volume.size() {
+            volume.truncate(self.position);
+        }
         Ok(())
     }
 
