@@ -72,9 +72,8 @@ impl Upload {
         self.position = self.position.saturating_add(length).min(self.limit);
         let mut storage = crate::storage::lock(&self.storage);
         let volume = storage.volume_mut(&self.volume)?;
-        if self.truncate_holes {
-            volume.truncate(self.position);
-        } else if self.position > volume.size() {
+        // (Without truncation, the mutation still grows a file that ends before the hole's end.)
+        if self.truncate_holes || self.position > volume.size() {
             volume.truncate(self.position);
         }
         Ok(())
