@@ -13,7 +13,7 @@ mod suite;
 
 pub use check::{Check, ensure, ensure_eq};
 pub use fixture::Fixture;
-pub use report::{Outcome, Report, run_rule, run_suite};
+pub use report::{Outcome, Report, run_rule, run_scenarios, run_suite};
 pub use rules::{Needs, Rule, all_rules};
 
 pub use stream_core::{Backend, Capabilities};

@@ -1,12 +1,15 @@
 //! Running rules against backends and printing the rule × backend table.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 
 use stream_core::Backend;
 
 use crate::Fixture;
 use crate::rules::Rule;
+use crate::scenario::{Scenario, parse, play, scenario_files};
 
 /// What happened when a rule ran on a backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +50,8 @@ pub fn run_rule(rule: &Rule, backend: &dyn Backend) -> Outcome {
 pub struct Report {
     /// Backend names, in column order.
     pub backends: Vec<String>,
-    /// Per rule: its id, section, and one outcome per backend.
-    pub rows: Vec<(&'static str, &'static str, Vec<Outcome>)>,
+    /// Per rule or scenario group: its id, section, and one outcome per backend.
+    pub rows: Vec<(String, String, Vec<Outcome>)>,
 }
 
 /// Run `rules` on each of `backends`.
@@ -60,7 +63,7 @@ pub fn run_suite(rules: &[Rule], backends: &[(&str, &dyn Backend)]) -> Report {
                 .iter()
                 .map(|(_, backend)| run_rule(rule, *backend))
                 .collect();
-            (rule.id, rule.section, outcomes)
+            (rule.id.to_string(), rule.section.to_string(), outcomes)
         })
         .collect();
     Report {
@@ -69,7 +72,138 @@ pub fn run_suite(rules: &[Rule], backends: &[(&str, &dyn Backend)]) -> Report {
     }
 }
 
+/// One row per scenario group (a directory under `dir`): on each backend, every scenario of the
+/// backend's stream kind replayed; groups of the other kind are skipped with the reason.
+pub fn run_scenarios(
+    dir: &Path,
+    backends: &[(&str, &dyn Backend)],
+) -> Vec<(String, String, Vec<Outcome>)> {
+    let mut groups: BTreeMap<String, Vec<(PathBuf, Scenario)>> = BTreeMap::new();
+    for path in scenario_files(dir) {
+        let group = path
+            .parent()
+            .and_then(|parent| parent.strip_prefix(dir).ok())
+            .map(|p| p.display().to_string());
+        let scenario = std::fs::read_to_string(&path)
+            .map_err(|error| error.to_string())
+            .and_then(|text| parse(&text).map_err(|error| error.to_string()));
+        match scenario {
+            Ok(scenario) => groups
+                .entry(group.unwrap_or_default())
+                .or_default()
+                .push((path, scenario)),
+            // An unreadable file becomes a group of its own with no scenario: reported as a failure.
+            Err(why) => {
+                groups
+                    .entry(format!("unreadable {}: {why}", path.display()))
+                    .or_default();
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(group, scenarios)| {
+            let outcomes = backends
+                .iter()
+                .map(|(_, backend)| replay_group(&scenarios, *backend))
+                .collect();
+            (format!("scenarios/{group}"), "scn".to_string(), outcomes)
+        })
+        .collect()
+}
+
+fn replay_group(scenarios: &[(PathBuf, Scenario)], backend: &dyn Backend) -> Outcome {
+    let kind = backend.capabilities().kind;
+    let mine: Vec<_> = scenarios
+        .iter()
+        .filter(|(_, scenario)| scenario.setup.kind == kind)
+        .collect();
+    if scenarios.is_empty() {
+        return Outcome::Fail("no readable scenario in this group".into());
+    }
+    if mine.is_empty() {
+        return Outcome::Skipped(format!(
+            "recorded on {:?} streams, backend serves {kind:?}",
+            scenarios[0].1.setup.kind
+        ));
+    }
+    for (path, scenario) in mine {
+        match play(scenario, backend) {
+            Ok(Ok(())) => {}
+            Ok(Err(mismatch)) => return Outcome::Fail(format!("{}\n{mismatch}", path.display())),
+            Err(why) => return Outcome::Fail(format!("{}: setup failed: {why}", path.display())),
+        }
+    }
+    Outcome::Pass
+}
+
 impl Report {
+    /// The report as Markdown: the table, then every failure and skip with its reason.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from("# Conformance report\n\n| § | check |");
+        for backend in &self.backends {
+            let _ = write!(out, " {backend} |");
+        }
+        out.push_str("\n|---|---|");
+        out.push_str(&"---|".repeat(self.backends.len()));
+        out.push('\n');
+        let mut notes = Vec::new();
+        for (id, section, outcomes) in &self.rows {
+            let _ = write!(out, "| {section} | {id} |");
+            for (backend, outcome) in self.backends.iter().zip(outcomes) {
+                let _ = write!(out, " {} |", outcome.label());
+                if let Outcome::Fail(why) | Outcome::Skipped(why) = outcome {
+                    notes.push(format!(
+                        "- **{}** {id} on {backend}:\n\n```\n{why}\n```",
+                        outcome.label()
+                    ));
+                }
+            }
+            out.push('\n');
+        }
+        if !notes.is_empty() {
+            out.push_str("\n## Failures and skips\n\n");
+            out.push_str(&notes.join("\n"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The report as JSON: `{"backends": [...], "rows": [{"id", "section", "results": [{"outcome", "reason"}]}]}`.
+    pub fn to_json(&self) -> String {
+        let backends: Vec<String> = self.backends.iter().map(|b| json_string(b)).collect();
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .map(|(id, section, outcomes)| {
+                let results: Vec<String> = outcomes
+                    .iter()
+                    .map(|outcome| {
+                        let reason = match outcome {
+                            Outcome::Pass => "null".to_string(),
+                            Outcome::Fail(why) | Outcome::Skipped(why) => json_string(why),
+                        };
+                        format!(
+                            "{{\"outcome\":{},\"reason\":{reason}}}",
+                            json_string(outcome.label())
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{{\"id\":{},\"section\":{},\"results\":[{}]}}",
+                    json_string(id),
+                    json_string(section),
+                    results.join(",")
+                )
+            })
+            .collect();
+        format!(
+            "{{\"backends\":[{}],\"rows\":[\n{}\n]}}\n",
+            backends.join(","),
+            rows.join(",\n")
+        )
+    }
+
     /// Whether any rule failed anywhere.
     pub fn failed(&self) -> bool {
         self.rows.iter().any(|(_, _, outcomes)| {
@@ -123,5 +257,34 @@ impl Report {
             let _ = writeln!(out, "{note}");
         }
         out
+    }
+}
+
+/// A JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
     }
 }

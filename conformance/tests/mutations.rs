@@ -28,8 +28,15 @@ fn caught(mutation: Mutation) -> Vec<String> {
 fn every_single_rule_mutation_is_caught() {
     for mutation in Mutation::ALL {
         let caught = caught(mutation);
-        assert!(!caught.is_empty(), "{mutation:?} was not caught by any rule or scenario");
-        println!("{mutation:?}: caught {} times; first:\n{}\n", caught.len(), caught[0]);
+        assert!(
+            !caught.is_empty(),
+            "{mutation:?} was not caught by any rule or scenario"
+        );
+        println!(
+            "{mutation:?}: caught {} times; first:\n{}\n",
+            caught.len(),
+            caught[0]
+        );
     }
 }
 
@@ -37,6 +44,10 @@ fn every_single_rule_mutation_is_caught() {
 fn the_unmutated_simulator_passes() {
     let sim = SimBackend::new(Profile::Remote);
     for rule in all_rules() {
-        assert!(!matches!(run_rule(&rule, &sim), Outcome::Fail(_)), "{} fails unmutated", rule.id);
+        assert!(
+            !matches!(run_rule(&rule, &sim), Outcome::Fail(_)),
+            "{} fails unmutated",
+            rule.id
+        );
     }
 }

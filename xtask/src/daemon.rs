@@ -53,6 +53,16 @@ pub fn with_shared<T>(work: impl FnOnce(Option<&str>) -> Result<T>) -> Result<T>
         println!("using the daemon named by {URI_ENV}, leaving it running");
         return work(Some(&uri));
     }
+    // A daemon started earlier with `cargo xtask daemon start` is used, and left running.
+    if let Some(printed) = daemon_cmd(Action::Env)?.read_quietly() {
+        if let Some(uri) = printed
+            .lines()
+            .find_map(|line| line.strip_prefix(URI_ENV)?.strip_prefix('='))
+        {
+            println!("using the daemon started by `cargo xtask daemon start`, leaving it running");
+            return work(Some(uri));
+        }
+    }
     let printed = daemon_cmd(Action::Start)?.read()?;
     let uri = printed
         .lines()

@@ -100,4 +100,10 @@ pub struct ConformanceArgs {
     /// Backends to check (default: all four).
     #[arg(long = "backend", value_enum)]
     pub backends: Vec<BackendName>,
+    /// Recorded scenarios to replay (default: fixtures/scenarios of this checkout).
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
+    /// Where report.md and report.json are written.
+    #[arg(long, default_value = "target/conformance")]
+    pub report_dir: PathBuf,
 }

@@ -1,9 +1,12 @@
-//! `virtstream conformance`: every contract rule on the simulator's two profiles, the real test
-//! driver and a real storage daemon, as one table.
+//! `virtstream conformance`: every contract rule and every recorded scenario group on the
+//! simulator's two profiles, the real test driver and a real storage daemon, as one table, plus
+//! report.md and report.json.
 
 use std::process::ExitCode;
 
-use stream_conformance::{Backend, all_rules, run_suite};
+use std::path::Path;
+
+use stream_conformance::{Backend, Report, all_rules, run_scenarios, run_suite};
 use stream_libvirt::LibvirtBackend;
 use stream_sim::{Profile, SimBackend};
 
@@ -36,6 +39,12 @@ pub fn label(name: BackendName) -> &'static str {
     }
 }
 
+fn write_reports(report: &Report, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("report.md"), report.to_markdown())?;
+    std::fs::write(dir.join("report.json"), report.to_json())
+}
+
 pub fn run(args: &ConformanceArgs) -> ExitCode {
     let names = if args.backends.is_empty() {
         vec![
@@ -61,8 +70,24 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
         .iter()
         .map(|(name, backend)| (*name, backend.as_ref()))
         .collect();
-    let report = run_suite(&all_rules(), &named);
+    let mut report = run_suite(&all_rules(), &named);
+    let scenarios = args
+        .scenarios
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios"));
+    report.rows.extend(run_scenarios(&scenarios, &named));
     print!("{}", report.to_table());
+    if let Err(error) = write_reports(&report, &args.report_dir) {
+        eprintln!(
+            "virtstream conformance: cannot write the report into {}: {error}",
+            args.report_dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "reports: {}/report.md and report.json",
+        args.report_dir.display()
+    );
     if report.failed() {
         ExitCode::FAILURE
     } else {
