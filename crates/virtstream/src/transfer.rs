@@ -6,9 +6,10 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use stream_core::{
-    Backend, Error, ErrorKind, Recv, RecvFlags, Result, StreamFlags, Transfer, VolumeId,
+    Backend, Error, ErrorKind, Layout, Recv, RecvFlags, Result, StreamFlags, Transfer, VolumeId,
 };
 use stream_libvirt::LibvirtBackend;
+use stream_sim::{Profile, SimBackend};
 use virtstream::{Copied, download_to_file, upload_from_file};
 
 use crate::cli::TransferArgs;
@@ -33,13 +34,38 @@ fn progress(total: u64, verb: &str) -> ProgressBar {
     bar
 }
 
-fn connect(args: &TransferArgs) -> Result<(LibvirtBackend, VolumeId)> {
-    let backend = LibvirtBackend::connect(&args.uri)?;
-    Ok((backend, VolumeId::new(&args.pool, &args.vol)))
+/// The backend `--uri` names: `sim://[?layout=<notation>]` is an in-process simulator (remote
+/// profile) whose pool `--pool` holds volume `--vol` with that layout (empty by default), for
+/// demos and tests; anything else is a libvirt URI.
+fn connect(args: &TransferArgs) -> Result<(Box<dyn Backend>, VolumeId)> {
+    let volume = VolumeId::new(&args.pool, &args.vol);
+    let Some(rest) = args.uri.strip_prefix("sim://") else {
+        return Ok((Box::new(LibvirtBackend::connect(&args.uri)?), volume));
+    };
+    let notation = match rest.trim_start_matches('/').strip_prefix('?') {
+        None if rest.trim_start_matches('/').is_empty() => "-".to_string(),
+        Some(query) => match query.strip_prefix("layout=") {
+            Some(layout) => layout.replace(['+', ','], " ").replace("%20", " "),
+            None => {
+                return Err(refuse(format!(
+                    "sim:// takes only ?layout=<notation>, got `{query}`"
+                )));
+            }
+        },
+        None => {
+            return Err(refuse(format!(
+                "sim:// takes only ?layout=<notation>, got `{rest}`"
+            )));
+        }
+    };
+    let sim = SimBackend::new(Profile::Remote);
+    sim.add_pool(&args.pool);
+    sim.create_volume(&volume, &Layout::parse(&notation)?)?;
+    Ok((Box::new(sim), volume))
 }
 
 /// Whether the volume holds any data in `offset .. offset + length` (0: to the end).
-fn has_data(backend: &LibvirtBackend, volume: &VolumeId, offset: u64, length: u64) -> Result<bool> {
+fn has_data(backend: &dyn Backend, volume: &VolumeId, offset: u64, length: u64) -> Result<bool> {
     let range = Transfer::Download {
         volume: volume.clone(),
         offset,
@@ -65,7 +91,7 @@ fn has_data(backend: &LibvirtBackend, volume: &VolumeId, offset: u64, length: u6
 /// A sparse upload leaves the volume's old bytes under the file's holes (libvirt only moves the
 /// write position). For a whole-volume upload, cut the volume to one zero byte first: each hole
 /// truncates the file at its end (measured), so nothing old survives past byte 0.
-fn empty_volume(backend: &LibvirtBackend, volume: &VolumeId) -> Result<()> {
+fn empty_volume(backend: &dyn Backend, volume: &VolumeId) -> Result<()> {
     let mut cut = backend.open(
         StreamFlags::empty(),
         &Transfer::upload(volume.clone(), true),
@@ -105,8 +131,13 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
             ));
         }
         if args.offset == 0 && args.length == 0 {
-            empty_volume(&backend, &volume)?;
-        } else if has_data(&backend, &volume, args.offset, args.length.max(size))? {
+            empty_volume(backend.as_ref(), &volume)?;
+        } else if has_data(
+            backend.as_ref(),
+            &volume,
+            args.offset,
+            args.length.max(size),
+        )? {
             return Err(refuse(format!(
                 "volume {volume} has data in the target range; a sparse upload would leave it under the \
                  file's holes: upload without --sparse, or upload the whole volume (no --offset/--length)"
@@ -164,6 +195,17 @@ pub fn download(args: &TransferArgs) -> Result<()> {
         },
     )?;
     stream.finish()?;
+    // A temporary file is private (0600); the download gets an existing target's mode, or 0644.
+    let mode = std::fs::metadata(&args.file)
+        .map(|meta| meta.permissions())
+        .unwrap_or_else(|_| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        });
+    partial.as_file().set_permissions(mode).map_err(io(format!(
+        "cannot set the mode of {}",
+        args.file.display()
+    )))?;
     partial
         .persist(&args.file)
         .map_err(|error| io(format!("cannot write {}", args.file.display()))(error.error))?;

@@ -224,3 +224,98 @@ fn daemon_start_env_stop() {
         "no daemon was started",
     );
 }
+
+#[test]
+fn sim_uri_serves_demos_without_libvirt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out.raw");
+    let output = virtstream(&[
+        "download",
+        "--uri",
+        "sim://?layout=D4K+H1M+D10",
+        "--pool",
+        "p",
+        "--vol",
+        "v",
+        out.to_str().expect("utf-8"),
+        "--sparse",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let file = File::open(&out).expect("downloaded");
+    assert_eq!(file.metadata().expect("stat").len(), 4096 + (1 << 20) + 10);
+    assert_eq!(
+        file.metadata().expect("stat").mode() & 0o777,
+        0o644,
+        "a normal file mode, not the temp file's 0600"
+    );
+    fails_with(
+        &virtstream(&[
+            "download",
+            "--uri",
+            "sim://?x=1",
+            "--pool",
+            "p",
+            "--vol",
+            "v",
+            "/tmp/never",
+        ]),
+        "sim:// takes only",
+    );
+}
+
+#[test]
+fn unwritable_destination_is_a_clear_error() {
+    let output = virtstream(&[
+        "download",
+        "--uri",
+        "sim://",
+        "--pool",
+        "p",
+        "--vol",
+        "v",
+        "/proc/virtstream-out.raw",
+    ]);
+    fails_with(&output, "cannot create a file in /proc");
+}
+
+#[test]
+fn replay_reports_matches_and_mismatches() {
+    let scenarios =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios/remote/holes");
+    let files: Vec<String> = std::fs::read_dir(&scenarios)
+        .expect("scenario dir")
+        .map(|entry| entry.expect("entry").path().display().to_string())
+        .collect();
+    let mut args = vec!["replay", "--backend", "sim-remote"];
+    args.extend(files.iter().map(String::as_str));
+    let output = virtstream(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wrong = dir.path().join("wrong.scn");
+    std::fs::write(
+        &wrong,
+        "kind remote\nvolume D8K\nopen download\n\nrecv 65536\n=> 4096\n",
+    )
+    .expect("scenario");
+    let output = virtstream(&[
+        "replay",
+        "--backend",
+        "sim-remote",
+        wrong.to_str().expect("utf-8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(
+        stdout.contains("- expected: 4096") && stdout.contains("+ actual:   8192"),
+        "{stdout}"
+    );
+}
