@@ -180,16 +180,24 @@ fn dead_daemon_is_a_clear_error() {
 
 #[test]
 fn conformance_runs_on_the_simulator() {
-    let output = virtstream(&[
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reports = dir.path().to_str().expect("utf-8");
+    let args = [
         "conformance",
         "--backend",
         "sim-remote",
         "--backend",
         "sim-local",
-    ]);
+        "--report-dir",
+        reports,
+    ];
+    let output = virtstream(&args);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains(" 0 fail,"), "{stdout}");
+    let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
+    assert!(json.contains("\"id\":\"scenarios/remote/holes\""), "{json}");
+    assert!(dir.path().join("report.md").exists());
 }
 
 #[test]
