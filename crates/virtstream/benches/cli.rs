@@ -5,7 +5,6 @@
 //! better, target ≤ 1.0).
 
 use std::cell::OnceCell;
-use std::ffi::c_long;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -165,41 +164,21 @@ fn virsh_upload(setup: &Setup) {
     );
 }
 
-/// `struct timeval` on 64-bit Linux.
-#[repr(C)]
-struct Timeval {
-    sec: c_long,
-    usec: c_long,
-}
-
-/// `struct rusage` on 64-bit Linux: two timevals, then fourteen counters this bench does not read.
-/// Declared here because this crate does not depend on `libc` and the bench needs one call.
-#[repr(C)]
-struct Rusage {
-    utime: Timeval,
-    stime: Timeval,
-    counters: [c_long; 14],
-}
-
-const RUSAGE_CHILDREN: i32 = -1;
-
-unsafe extern "C" {
-    fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-}
-
 /// CPU time (user + system) of this process's children that have been waited for: both tools
 /// run as children, so the same clock measures both.
 fn children_cpu() -> Duration {
-    let mut usage = Rusage {
-        utime: Timeval { sec: 0, usec: 0 },
-        stime: Timeval { sec: 0, usec: 0 },
-        counters: [0; 14],
+    // SAFETY: getrusage fills the struct we own.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(
+            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage),
+            0,
+            "getrusage(RUSAGE_CHILDREN)"
+        );
+        usage
     };
-    // SAFETY: getrusage fills the struct we own, whose layout is the C one declared above.
-    let result = unsafe { getrusage(RUSAGE_CHILDREN, &mut usage) };
-    assert_eq!(result, 0, "getrusage(RUSAGE_CHILDREN)");
-    let micros = |t: &Timeval| t.sec as u64 * 1_000_000 + t.usec as u64;
-    Duration::from_micros(micros(&usage.utime) + micros(&usage.stime))
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
 /// The children's CPU time over `iterations` runs of `run`.
