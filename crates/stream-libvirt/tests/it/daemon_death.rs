@@ -25,6 +25,7 @@ fn first_error(
     let killed = Instant::now();
     loop {
         if let Err(error) = step() {
+            println!("first error {:?} after the kill: {error}", killed.elapsed());
             return (error, killed.elapsed());
         }
         assert!(
