@@ -3,6 +3,7 @@
 mod daemon_death;
 mod deviations;
 mod differential;
+mod events;
 mod keepalive;
 mod raw;
 mod round_trip;
