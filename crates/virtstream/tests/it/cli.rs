@@ -327,3 +327,33 @@ fn replay_reports_matches_and_mismatches() {
         "{stdout}"
     );
 }
+
+#[test]
+fn record_writes_real_libvirts_results_into_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("screenshot.scn");
+    std::fs::write(
+        &scenario,
+        "# one recv\nkind local\nopen screenshot\n\nrecv 4096\n\nfinish\n\nfinish\n",
+    )
+    .expect("scenario");
+    let path = scenario.to_str().expect("utf-8");
+    let output = virtstream(&["record", "--backend", "test", path]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let recorded = std::fs::read_to_string(&scenario).expect("recorded");
+    assert!(recorded.contains("recv 4096\n=> 4096\n"), "{recorded}");
+    assert!(
+        recorded.contains("=> error closed 9/7 operation failed: stream is closed"),
+        "{recorded}"
+    );
+    assert!(
+        virtstream(&["replay", "--backend", "sim-local", path])
+            .status
+            .success(),
+        "the simulator agrees"
+    );
+}
