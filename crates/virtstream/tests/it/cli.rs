@@ -357,3 +357,49 @@ fn record_writes_real_libvirts_results_into_the_file() {
         "the simulator agrees"
     );
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_not_when_piped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = dir.path().join("image.raw");
+    sparse_image(&image);
+    let exe = env!("CARGO_BIN_EXE_virtstream");
+    let upload = format!(
+        "{exe} upload --uri sim:// --pool p --vol v {} --sparse",
+        image.display()
+    );
+    // util-linux `script` gives the command a pseudo-terminal, as a person's shell would.
+    let on_terminal = Command::new("script")
+        .args(["-qec", &upload, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    assert!(
+        on_terminal.status.success(),
+        "{}",
+        String::from_utf8_lossy(&on_terminal.stdout)
+    );
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        shown.contains("upload") && shown.contains("MiB"),
+        "no progress bar on a terminal: {shown:?}"
+    );
+    let piped = Command::new(exe)
+        .args([
+            "upload",
+            "--uri",
+            "sim://",
+            "--pool",
+            "p",
+            "--vol",
+            "v",
+            image.to_str().expect("utf-8"),
+            "--sparse",
+        ])
+        .output()
+        .expect("virtstream");
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        piped.status.success() && !stderr.contains("MiB/s"),
+        "a bar drawn into a pipe: {stderr:?}"
+    );
+}
