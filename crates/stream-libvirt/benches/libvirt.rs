@@ -9,25 +9,12 @@ use std::fs::File;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use criterion::{BenchmarkGroup, Criterion, criterion_group, measurement::WallTime};
+use bench_support::{Cpu, configure, cpu_of, full_run, median_ns, tenth_data_layout};
+use criterion::{Criterion, criterion_group};
 use stream_conformance::Fixture;
-use stream_core::{Backend, Layout, StreamFlags, Transfer, VolumeId};
+use stream_core::{Backend, StreamFlags, Transfer, VolumeId};
 use stream_libvirt::LibvirtBackend;
-
-/// `cargo bench` passes `--bench`; under `cargo test` / nextest each function runs once as a
-/// smoke test, on a 20 MiB volume instead of 1 GiB.
-fn full_run() -> bool {
-    std::env::args().any(|arg| arg == "--bench")
-}
-
-/// 1 GiB with 10 % data (102 × "1 MiB data, 9 MiB hole", 4 MiB trailing hole).
-fn tenth_data_layout() -> Layout {
-    let mut notation = "D1M H9M ".repeat(if full_run() { 102 } else { 2 });
-    notation.push_str("H4M");
-    Layout::parse(&notation).expect("valid notation")
-}
 
 struct Setup {
     uri: String,
@@ -138,42 +125,6 @@ fn virsh_upload(setup: &Setup) {
     );
 }
 
-/// CPU seconds (user + system) of this process and of its waited-for children.
-fn cpu_times() -> (Duration, Duration) {
-    let read = |who| {
-        // SAFETY: getrusage fills the struct we own.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(who, &mut usage);
-            usage
-        };
-        let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-        Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
-    };
-    (read(libc::RUSAGE_SELF), read(libc::RUSAGE_CHILDREN))
-}
-
-/// Measure `run`'s CPU time: this process's for ours, the children's for virsh.
-fn cpu_of(iterations: u64, children: bool, mut run: impl FnMut()) -> Duration {
-    let (self_before, children_before) = cpu_times();
-    for _ in 0..iterations {
-        run();
-    }
-    let (self_after, children_after) = cpu_times();
-    if children {
-        children_after - children_before
-    } else {
-        self_after - self_before
-    }
-}
-
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(15));
-}
-
 fn transfers(c: &mut Criterion) {
     // Set up on first use: `--list` (nextest) must not create a 1 GiB volume.
     let cell = OnceCell::new();
@@ -196,16 +147,20 @@ fn transfers(c: &mut Criterion) {
     let mut cpu = c.benchmark_group("cpu");
     configure(&mut cpu);
     cpu.bench_function("virsh_download_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, true, || virsh_download(setup(), &virsh_out(setup()))))
+        b.iter_custom(|n| {
+            cpu_of(n, Cpu::Children, || {
+                virsh_download(setup(), &virsh_out(setup()))
+            })
+        })
     });
     cpu.bench_function("ours_download_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, false, || ours_download(setup(), &ours_out(setup()))))
+        b.iter_custom(|n| cpu_of(n, Cpu::Own, || ours_download(setup(), &ours_out(setup()))))
     });
     cpu.bench_function("virsh_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, true, || virsh_upload(setup())))
+        b.iter_custom(|n| cpu_of(n, Cpu::Children, || virsh_upload(setup())))
     });
     cpu.bench_function("ours_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, false, || ours_upload(setup())))
+        b.iter_custom(|n| cpu_of(n, Cpu::Own, || ours_upload(setup())))
     });
     cpu.finish();
 
@@ -221,22 +176,6 @@ fn transfers(c: &mut Criterion) {
             );
         }
     }
-}
-
-/// criterion's median estimate (ns) for `group/function` from this run.
-fn median_ns(group: &str, function: &str) -> Option<f64> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target
-        .join("criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let json = std::fs::read_to_string(path).ok()?;
-    let median = &json[json.find("\"median\"")?..];
-    let value = &median[median.find("\"point_estimate\":")? + 17..];
-    value[..value.find(',')?].trim().parse().ok()
 }
 
 fn summary() {

@@ -85,52 +85,36 @@ impl LibvirtBackend {
                 offset,
                 length,
                 sparse,
-            } => {
-                let vol = self.lookup(volume)?;
-                let flags = if *sparse {
-                    sys::VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM
-                } else {
-                    0
-                };
-                // SAFETY: live volume and stream.
-                let result = unsafe {
-                    sys::virStorageVolUpload(vol.as_ptr(), stream.as_ptr(), *offset, *length, flags)
-                };
-                if result < 0 {
-                    return Err(last_error());
-                }
-                Binding {
-                    direction: Direction::Upload,
-                    sparse: *sparse,
-                }
             }
-            Transfer::Download {
+            | Transfer::Download {
                 volume,
                 offset,
                 length,
                 sparse,
             } => {
+                let upload = matches!(transfer, Transfer::Upload { .. });
                 let vol = self.lookup(volume)?;
-                let flags = if *sparse {
-                    sys::VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM
+                // One signature for both binding calls; only the function and the flag differ.
+                let (bind, sparse_flag, direction) = if upload {
+                    (
+                        sys::virStorageVolUpload as VolumeBind,
+                        sys::VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM,
+                        Direction::Upload,
+                    )
                 } else {
-                    0
-                };
-                // SAFETY: live volume and stream.
-                let result = unsafe {
-                    sys::virStorageVolDownload(
-                        vol.as_ptr(),
-                        stream.as_ptr(),
-                        *offset,
-                        *length,
-                        flags,
+                    (
+                        sys::virStorageVolDownload as VolumeBind,
+                        sys::VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM,
+                        Direction::Download,
                     )
                 };
-                if result < 0 {
+                let flags = if *sparse { sparse_flag } else { 0 };
+                // SAFETY: live volume and stream.
+                if unsafe { bind(vol.as_ptr(), stream.as_ptr(), *offset, *length, flags) } < 0 {
                     return Err(last_error());
                 }
                 Binding {
-                    direction: Direction::Download,
+                    direction,
                     sparse: *sparse,
                 }
             }
@@ -168,6 +152,15 @@ impl LibvirtBackend {
         Ok(())
     }
 }
+
+/// `virStorageVolUpload` and `virStorageVolDownload`.
+type VolumeBind = unsafe extern "C" fn(
+    sys::virStorageVolPtr,
+    sys::virStreamPtr,
+    std::os::raw::c_ulonglong,
+    std::os::raw::c_ulonglong,
+    std::os::raw::c_uint,
+) -> std::os::raw::c_int;
 
 /// What every process using libvirt through this crate needs, once: no libvirt error printing
 /// (errors are returned), SIGPIPE ignored (a write to a dead daemon must be an error, not a

@@ -10,9 +10,9 @@
 //! - setup: a backend, a volume and a bound stream (target: < 10 µs).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
+use bench_support::{full_run, median_ns};
 use criterion::{Criterion, criterion_group};
 use stream_core::{
     Backend, Extent, Fill, Layout, Recv, RecvFlags, StreamFlags, Transfer, VolumeId,
@@ -20,12 +20,6 @@ use stream_core::{
 use stream_sim::{Profile, SimBackend};
 
 const GIB: usize = 1 << 30;
-
-/// `cargo bench` passes `--bench`; under `cargo test` / nextest (`--list`, test mode) each
-/// function runs once as a smoke test, on data 1024 times smaller.
-fn full_run() -> bool {
-    std::env::args().any(|arg| arg == "--bench")
-}
 
 /// Bytes moved by the throughput benchmark.
 fn throughput_bytes() -> usize {
@@ -161,24 +155,6 @@ fn setup(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// criterion's median estimate (ns) for `group/function` from this run.
-fn median_ns(group: &str, function: &str) -> Option<f64> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let json = std::fs::read_to_string(
-        target
-            .join("criterion")
-            .join(group)
-            .join(function)
-            .join("new/estimates.json"),
-    )
-    .ok()?;
-    let median = &json[json.find("\"median\"")?..];
-    let value = &median[median.find("\"point_estimate\":")? + 17..];
-    value[..value.find(',')?].trim().parse().ok()
 }
 
 fn summary() {

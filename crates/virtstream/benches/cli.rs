@@ -9,31 +9,17 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use criterion::{BenchmarkGroup, Criterion, criterion_group, measurement::WallTime};
+use bench_support::{Cpu, configure, cpu_of, full_run, median_ns, tenth_data_layout};
+use criterion::{Criterion, criterion_group};
 use stream_conformance::Fixture;
-use stream_core::{Backend, Layout, StreamFlags, Transfer, VolumeId};
+use stream_core::{Backend, StreamFlags, Transfer, VolumeId};
 use stream_libvirt::LibvirtBackend;
 
 /// Group names of their own, so this bench's medians never overwrite `cargo xtask bench
 /// libvirt`'s `wall` / `cpu` results in target/criterion.
 const WALL: &str = "cli_wall";
 const CPU: &str = "cli_cpu";
-
-/// `cargo bench` passes `--bench`; under `cargo test` / nextest each function runs once as a
-/// smoke test, on a 20 MiB volume instead of 1 GiB.
-fn full_run() -> bool {
-    std::env::args().any(|arg| arg == "--bench")
-}
-
-/// 1 GiB with 10 % data (102 × "1 MiB data, 9 MiB hole", 4 MiB trailing hole), the layout of the
-/// libvirt bench, so the two benches' numbers can be read side by side.
-fn tenth_data_layout() -> Layout {
-    let mut notation = "D1M H9M ".repeat(if full_run() { 102 } else { 2 });
-    notation.push_str("H4M");
-    Layout::parse(&notation).expect("valid notation")
-}
 
 struct Setup {
     uri: String,
@@ -164,39 +150,6 @@ fn virsh_upload(setup: &Setup) {
     );
 }
 
-/// CPU time (user + system) of this process's children that have been waited for: both tools
-/// run as children, so the same clock measures both.
-fn children_cpu() -> Duration {
-    // SAFETY: getrusage fills the struct we own.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        assert_eq!(
-            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage),
-            0,
-            "getrusage(RUSAGE_CHILDREN)"
-        );
-        usage
-    };
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
-}
-
-/// The children's CPU time over `iterations` runs of `run`.
-fn cpu_of(iterations: u64, mut run: impl FnMut()) -> Duration {
-    let before = children_cpu();
-    for _ in 0..iterations {
-        run();
-    }
-    children_cpu() - before
-}
-
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(15));
-}
-
 /// Whether two files hold the same bytes, read in 1 MiB pieces rather than 1 GiB at once.
 fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
     let (mut a, mut b) = (File::open(a)?, File::open(b)?);
@@ -240,16 +193,24 @@ fn transfers(c: &mut Criterion) {
     let mut cpu = c.benchmark_group(CPU);
     configure(&mut cpu);
     cpu.bench_function("virsh_download_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, || virsh_download(setup(), &virsh_out(setup()))))
+        b.iter_custom(|n| {
+            cpu_of(n, Cpu::Children, || {
+                virsh_download(setup(), &virsh_out(setup()))
+            })
+        })
     });
     cpu.bench_function("virtstream_download_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, || virtstream_download(setup(), &virtstream_out(setup()))))
+        b.iter_custom(|n| {
+            cpu_of(n, Cpu::Children, || {
+                virtstream_download(setup(), &virtstream_out(setup()))
+            })
+        })
     });
     cpu.bench_function("virsh_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, || virsh_upload(setup())))
+        b.iter_custom(|n| cpu_of(n, Cpu::Children, || virsh_upload(setup())))
     });
     cpu.bench_function("virtstream_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, || virtstream_upload(setup())))
+        b.iter_custom(|n| cpu_of(n, Cpu::Children, || virtstream_upload(setup())))
     });
     cpu.finish();
 
@@ -263,22 +224,6 @@ fn transfers(c: &mut Criterion) {
             );
         }
     }
-}
-
-/// criterion's median estimate (ns) for `group/function` from this run.
-fn median_ns(group: &str, function: &str) -> Option<f64> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target
-        .join("criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let json = std::fs::read_to_string(path).ok()?;
-    let median = &json[json.find("\"median\"")?..];
-    let value = &median[median.find("\"point_estimate\":")? + 17..];
-    value[..value.find(',')?].trim().parse().ok()
 }
 
 fn summary() {
