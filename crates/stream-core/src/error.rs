@@ -162,14 +162,12 @@ impl fmt::Debug for Error {
 }
 
 impl fmt::Display for Error {
-    /// One line: `kind: message [libvirt code C, domain D]: source`.
+    /// One line: `kind: message [libvirt code C, domain D]`. The source is not repeated here
+    /// (it is `source()`, for reporters that walk the chain; messages already name the cause).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)?;
         if let Some(LibvirtCode { code, domain }) = self.libvirt {
             write!(f, " [libvirt code {code}, domain {domain}]")?;
-        }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
         }
         Ok(())
     }
@@ -249,11 +247,12 @@ mod tests {
     }
 
     #[test]
-    fn display_of_own_error_names_the_rule_and_source() {
+    fn display_names_the_rule_once_and_keeps_the_source() {
         let io = std::io::Error::other("disk full");
-        let error = Error::new(ErrorKind::Handler, "sink handler failed").with_source(io);
+        let error = Error::new(ErrorKind::Handler, "sink handler failed: disk full").with_source(io);
         assert_eq!(error.to_string(), "handler: sink handler failed: disk full");
-        assert!(std::error::Error::source(&error).is_some());
+        let source = std::error::Error::source(&error).expect("the cause is kept");
+        assert_eq!(source.to_string(), "disk full");
     }
 
     #[test]

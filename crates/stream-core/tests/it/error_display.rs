@@ -1,0 +1,85 @@
+//! Every error this project produces, as its one-line `Display`, in an insta snapshot: a changed
+//! message is a visible, reviewed change.
+
+use stream_core::libvirt_errors::{self, Call, guard};
+use stream_core::{Error, Layout, StreamKind};
+
+fn every_error() -> Vec<(&'static str, Error)> {
+    let mut errors = vec![
+        (
+            "not_supported(Send)",
+            libvirt_errors::not_supported(Call::Send),
+        ),
+        (
+            "not_supported(RecvFlags)",
+            libvirt_errors::not_supported(Call::RecvFlags),
+        ),
+        ("stream_closed", libvirt_errors::stream_closed()),
+        (
+            "unsupported_flags",
+            libvirt_errors::unsupported_flags("remoteStreamRecvFlags", 2),
+        ),
+        ("holes_not_supported", libvirt_errors::holes_not_supported()),
+        (
+            "skipping_not_supported",
+            libvirt_errors::skipping_not_supported(),
+        ),
+        (
+            "sources_need_blocking",
+            libvirt_errors::sources_need_blocking(),
+        ),
+        ("sinks_need_blocking", libvirt_errors::sinks_need_blocking()),
+        (
+            "handler_failed",
+            libvirt_errors::handler_failed("send handler", std::io::Error::other("disk full")),
+        ),
+        (
+            "callback_exists(Remote)",
+            libvirt_errors::callback_exists(StreamKind::Remote),
+        ),
+        (
+            "callback_exists(Local)",
+            libvirt_errors::callback_exists(StreamKind::Local),
+        ),
+        (
+            "no_callback(Remote)",
+            libvirt_errors::no_callback(StreamKind::Remote),
+        ),
+        (
+            "no_callback(Local)",
+            libvirt_errors::no_callback(StreamKind::Local),
+        ),
+        ("no_space_left", libvirt_errors::no_space_left()),
+        ("send_too_long", libvirt_errors::send_too_long(41_943_040)),
+        ("no_pool", libvirt_errors::no_pool("p")),
+        ("no_volume", libvirt_errors::no_volume("v")),
+        ("no_domain", libvirt_errors::no_domain("d")),
+        (
+            "driver_lacks",
+            libvirt_errors::driver_lacks("virStorageVolUpload", 18),
+        ),
+        ("guard::empty_send", guard::empty_send()),
+        ("guard::hole_length", guard::hole_length(0)),
+        ("guard::hole_flags", guard::hole_flags(1)),
+        ("guard::send_on_download", guard::send_on_download("send")),
+        ("guard::recv_on_upload", guard::recv_on_upload()),
+        (
+            "guard::sink_took_nothing",
+            guard::sink_took_nothing("recv handler"),
+        ),
+    ];
+    errors.push(("layout", Layout::parse("D4X").unwrap_err().into()));
+    errors
+}
+
+#[test]
+fn every_error_display() {
+    let lines: Vec<String> = every_error()
+        .iter()
+        .map(|(name, error)| format!("{name}: {error}"))
+        .collect();
+    for line in &lines {
+        assert!(!line.contains('\n'), "Display must be one line: {line}");
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+}
