@@ -5,6 +5,7 @@
 //! [`Capabilities`] lack is reported as skipped with the reason, never as a pass.
 
 mod check;
+pub mod differential;
 mod fixture;
 mod report;
 pub mod rules;

@@ -249,7 +249,8 @@ mod tests {
     #[test]
     fn display_names_the_rule_once_and_keeps_the_source() {
         let io = std::io::Error::other("disk full");
-        let error = Error::new(ErrorKind::Handler, "sink handler failed: disk full").with_source(io);
+        let error =
+            Error::new(ErrorKind::Handler, "sink handler failed: disk full").with_source(io);
         assert_eq!(error.to_string(), "handler: sink handler failed: disk full");
         let source = std::error::Error::source(&error).expect("the cause is kept");
         assert_eq!(source.to_string(), "disk full");

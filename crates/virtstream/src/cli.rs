@@ -103,6 +103,9 @@ pub struct ConformanceArgs {
     /// Recorded scenarios to replay (default: fixtures/scenarios of this checkout).
     #[arg(long)]
     pub scenarios: Option<PathBuf>,
+    /// Cases per differential property (sim-remote against daemon).
+    #[arg(long, default_value_t = 256)]
+    pub cases: u32,
     /// Where report.md and report.json are written.
     #[arg(long, default_value = "target/conformance")]
     pub report_dir: PathBuf,

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use std::path::Path;
 
-use stream_conformance::{Backend, Report, all_rules, run_scenarios, run_suite};
+use stream_conformance::differential::{check_nonblock, check_steps};
+use stream_conformance::{Backend, Outcome, Report, all_rules, run_scenarios, run_suite};
 use stream_libvirt::LibvirtBackend;
-use stream_sim::{Profile, SimBackend};
+use stream_sim::{Profile, SimBackend, SimConfig, WouldBlock};
 
 use crate::cli::{BackendName, ConformanceArgs};
 
@@ -37,6 +38,69 @@ pub fn label(name: BackendName) -> &'static str {
         BackendName::Test => "test",
         BackendName::Daemon => "daemon",
     }
+}
+
+/// The differential properties, when both the simulator's remote profile and the daemon run:
+/// one row each, reported in those two columns.
+fn differential_rows(
+    backends: &[(&'static str, Box<dyn Backend>)],
+    cases: u32,
+) -> Vec<(String, String, Vec<Outcome>)> {
+    let selected = |name: BackendName| backends.iter().any(|(shown, _)| *shown == label(name));
+    let compared =
+        |name: &str| name == label(BackendName::Daemon) || name == label(BackendName::SimRemote);
+    if !(selected(BackendName::Daemon) && selected(BackendName::SimRemote)) {
+        return Vec::new();
+    }
+    // A connection of its own: the rules' connection has been through every misuse by now.
+    let daemon = match open(BackendName::Daemon) {
+        Ok(daemon) => daemon,
+        Err(why) => {
+            let outcome = |name: &str| {
+                if compared(name) {
+                    Outcome::Fail(why.clone())
+                } else {
+                    Outcome::Skipped(why.clone())
+                }
+            };
+            let row = |id: &str| {
+                (
+                    id.to_string(),
+                    "prop".to_string(),
+                    backends.iter().map(|(n, _)| outcome(n)).collect(),
+                )
+            };
+            return vec![row("differential/steps"), row("differential/nonblock")];
+        }
+    };
+    let sim = || SimBackend::new(Profile::Remote);
+    let nonblock_sim = || {
+        SimBackend::with_config(SimConfig::new(Profile::Remote).would_block(WouldBlock::Times(1)))
+    };
+    let checks = [
+        (
+            format!("differential/steps ({cases} cases)"),
+            check_steps(daemon.as_ref(), sim, cases, 4096),
+        ),
+        (
+            format!("differential/nonblock ({cases} cases)"),
+            check_nonblock(daemon.as_ref(), nonblock_sim, cases, 4096),
+        ),
+    ];
+    checks
+        .into_iter()
+        .map(|(id, result)| {
+            let outcomes = backends
+                .iter()
+                .map(|(name, _)| match (&result, compared(name)) {
+                    (_, false) => Outcome::Skipped("compares sim-remote with the daemon".into()),
+                    (Ok(()), true) => Outcome::Pass,
+                    (Err(why), true) => Outcome::Fail(why.clone()),
+                })
+                .collect();
+            (id, "prop".to_string(), outcomes)
+        })
+        .collect()
 }
 
 fn write_reports(report: &Report, dir: &Path) -> std::io::Result<()> {
@@ -76,6 +140,7 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios"));
     report.rows.extend(run_scenarios(&scenarios, &named));
+    report.rows.extend(differential_rows(&backends, args.cases));
     print!("{}", report.to_table());
     if let Err(error) = write_reports(&report, &args.report_dir) {
         eprintln!(
