@@ -2,6 +2,8 @@
 //! message (taken from libvirt's source and checked against running libvirt), plus the guard
 //! errors this project adds where raw libvirt would crash, hang or lose data.
 
+pub mod daemon_gone;
+
 use crate::error::{code, domain};
 use crate::{Error, ErrorKind};
 

@@ -8,7 +8,10 @@ use stream_core::{
     Transfer, VolumeId, domain, libvirt_errors,
 };
 
+use crate::connection::Connection;
+use crate::death;
 use crate::events::EventLoop;
+use crate::faults::{FaultPlan, FaultRun};
 use crate::local::LocalDownload;
 use crate::mutation::Mutation;
 use crate::packets::{MAX_PACKET, PacketSource, READ_CHUNK};
@@ -95,6 +98,9 @@ pub struct SimBackend {
     config: SimConfig,
     storage: Arc<Mutex<Storage>>,
     events: Arc<EventLoop>,
+    connection: Arc<Connection>,
+    /// The plan the next stream opened follows.
+    next_faults: Arc<Mutex<FaultPlan>>,
 }
 
 impl SimBackend {
@@ -111,7 +117,41 @@ impl SimBackend {
             config,
             storage: Arc::new(Mutex::new(storage)),
             events: Arc::default(),
+            connection: Arc::default(),
+            next_faults: Arc::default(),
         }
+    }
+
+    /// The next stream opened (with [`Backend::open`] or [`Backend::new_stream`]) follows
+    /// `plan`; later streams follow none unless given one. A plan the stream cannot follow
+    /// makes that open fail, naming the rule.
+    pub fn inject(&self, plan: FaultPlan) {
+        *self.lock_faults() = plan;
+    }
+
+    /// The daemon dies now: every stream on this connection, and every later call of the
+    /// backend, fails as real libvirt fails when libvirtd is killed.
+    pub fn kill_connection(&self) {
+        self.connection.kill();
+    }
+
+    /// Whether the connection is still alive.
+    pub fn is_alive(&self) -> bool {
+        !self.connection.is_dead()
+    }
+
+    fn lock_faults(&self) -> std::sync::MutexGuard<'_, FaultPlan> {
+        self.next_faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// libvirt's error for a backend call on a dead connection.
+    fn alive(&self) -> Result<()> {
+        if self.connection.is_dead() {
+            return Err(death::connection_error());
+        }
+        Ok(())
     }
 
     /// Its settings.
@@ -136,13 +176,20 @@ impl SimBackend {
         }
     }
 
-    fn inner(&self, flags: StreamFlags) -> StreamInner {
-        StreamInner::new(
+    /// A new stream's state, following the injected fault plan (taken: one stream only).
+    fn inner(&self, flags: StreamFlags) -> Result<StreamInner> {
+        self.alive()?;
+        let plan = std::mem::take(&mut *self.lock_faults());
+        plan.check(self.kind(), flags)?;
+        let mut inner = StreamInner::new(
             self.kind(),
             flags,
             Schedule::new(self.config.would_block),
             self.config.mutation,
-        )
+            self.connection.clone(),
+        );
+        inner.faults = FaultRun::new(plan);
+        Ok(inner)
     }
 
     fn stream(&self, inner: StreamInner) -> Box<dyn Stream> {
@@ -274,16 +321,17 @@ impl Backend for SimBackend {
     }
 
     fn new_stream(&self, flags: StreamFlags) -> Result<Box<dyn Stream>> {
-        Ok(self.stream(self.inner(flags)))
+        Ok(self.stream(self.inner(flags)?))
     }
 
     fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
-        let mut inner = self.inner(flags);
+        let mut inner = self.inner(flags)?;
         self.bind(&mut inner, transfer)?;
         Ok(self.stream(inner))
     }
 
     fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()> {
+        self.alive()?;
         let mut storage = storage::lock(&self.storage);
         storage
             .pool_mut(&volume.pool)?
@@ -292,6 +340,7 @@ impl Backend for SimBackend {
     }
 
     fn delete_volume(&self, volume: &VolumeId) -> Result<()> {
+        self.alive()?;
         let mut storage = storage::lock(&self.storage);
         storage.volume(volume)?;
         storage.pool_mut(&volume.pool)?.remove(&volume.name);
@@ -299,10 +348,12 @@ impl Backend for SimBackend {
     }
 
     fn volume_layout(&self, volume: &VolumeId) -> Result<Layout> {
+        self.alive()?;
         Ok(self.snapshot(volume)?.1)
     }
 
     fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.alive()?;
         Ok(storage::lock(&self.storage)
             .volume(volume)?
             .read(offset, buf))

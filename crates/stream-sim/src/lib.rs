@@ -21,8 +21,11 @@
 //! ```
 
 mod backend;
+mod connection;
 mod copy;
+mod death;
 mod events;
+mod faults;
 mod local;
 mod mutation;
 mod packets;
@@ -34,6 +37,7 @@ mod upload;
 mod volume;
 
 pub use backend::{DEFAULT_POOL, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT};
+pub use faults::{Fault, FaultPlan, InjectedError};
 pub use mutation::Mutation;
 pub use packets::{MAX_PACKET, READ_CHUNK};
 pub use schedule::WouldBlock;

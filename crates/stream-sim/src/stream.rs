@@ -5,10 +5,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use stream_core::libvirt_errors::{self, Call};
 use stream_core::{
-    AbortAction, Binding, EventCallback, EventSet, Lifecycle, Recv, RecvFlags, Result, Sent,
+    AbortAction, Binding, Error, EventCallback, EventSet, Lifecycle, Recv, RecvFlags, Result, Sent,
     Stream, StreamFlags, StreamKind, StreamState,
 };
 
+use crate::connection::Connection;
+use crate::death;
+use crate::faults::{FaultRun, Verdict};
 use crate::local::LocalDownload;
 use crate::mutation::Mutation;
 use crate::remote::RemoteDownload;
@@ -55,6 +58,20 @@ pub struct StreamInner {
     pub schedule: Schedule,
     /// A rule broken on purpose (tests of the conformance suite only).
     pub mutation: Option<Mutation>,
+    /// The fault plan being followed.
+    pub faults: FaultRun,
+    /// The connection the stream runs over.
+    pub connection: Arc<Connection>,
+    /// Whether a call already failed because the connection died.
+    pub death_reported: bool,
+}
+
+/// What a data call may do once the faults have had their say.
+enum Gate {
+    /// Nothing is ready (a planned would-block).
+    WouldBlock,
+    /// Go ahead: at most `max` bytes in this call, `room` bytes before a fault point.
+    Go { max: usize, room: u64 },
 }
 
 /// Lock a stream; every update is a single call, so a poisoned lock is still consistent.
@@ -87,6 +104,7 @@ impl StreamInner {
         flags: StreamFlags,
         schedule: Schedule,
         mutation: Option<Mutation>,
+        connection: Arc<Connection>,
     ) -> StreamInner {
         StreamInner {
             lifecycle: Lifecycle::new(kind, flags),
@@ -94,6 +112,59 @@ impl StreamInner {
             registration: None,
             schedule,
             mutation,
+            faults: FaultRun::default(),
+            connection,
+            death_reported: false,
+        }
+    }
+
+    /// The error `call` gets once the connection is dead (`None` while it lives).
+    fn dead(&mut self, call: Call) -> Option<Error> {
+        if !self.connection.is_dead() {
+            return None;
+        }
+        let first = !std::mem::replace(&mut self.death_reported, true);
+        Some(death::stream_error(call, first))
+    }
+
+    /// The far side's error or the dead connection, before any other work of `call`.
+    fn failed(&mut self, call: Call) -> Result<()> {
+        if let Some(error) = self.faults.raised() {
+            return Err(error);
+        }
+        self.dead(call).map_or(Ok(()), Err)
+    }
+
+    /// What the fault plan lets `verdict`'s call do; a planned death kills the connection.
+    fn gate(&mut self, call: Call, verdict: Verdict) -> Result<Gate> {
+        match verdict {
+            Verdict::Go { max, room } => Ok(Gate::Go { max, room }),
+            Verdict::WouldBlock => Ok(Gate::WouldBlock),
+            Verdict::Fail(error) => Err(error),
+            Verdict::Die => {
+                self.connection.kill();
+                Err(self
+                    .dead(call)
+                    .unwrap_or_else(libvirt_errors::stream_closed))
+            }
+        }
+    }
+
+    /// A `send` or `recv` that passed the lifecycle's checks.
+    fn data_gate(&mut self, call: Call) -> Result<Gate> {
+        self.failed(call)?;
+        let verdict = self.faults.data_call();
+        self.gate(call, verdict)
+    }
+
+    /// A `send_hole` or `recv_hole` that passed the lifecycle's checks.
+    fn hole_gate(&mut self, call: Call) -> Result<u64> {
+        self.failed(call)?;
+        let verdict = self.faults.hole_call();
+        match self.gate(call, verdict)? {
+            Gate::Go { room, .. } => Ok(room),
+            // Hole calls never block.
+            Gate::WouldBlock => Ok(u64::MAX),
         }
     }
 
@@ -108,8 +179,20 @@ impl Stream for SimStream {
     fn send(&mut self, data: &[u8]) -> Result<Sent> {
         let mut inner = self.lock();
         inner.lifecycle.check_send(data.len())?;
+        let (max, room) = match inner.data_gate(Call::Send)? {
+            Gate::WouldBlock => return Ok(Sent::WouldBlock),
+            Gate::Go { max, room } => (max, room),
+        };
+        let accepted = data.len().min(max);
+        // Bytes past a fault point are accepted (the far side fails after) but never land.
+        let lands = accepted.min(usize::try_from(room).unwrap_or(usize::MAX));
+        let inner = &mut *inner;
         match inner.transfer.as_mut() {
-            Some(TransferState::Upload(upload)) => upload.send(data).map(Sent::Bytes),
+            Some(TransferState::Upload(upload)) => {
+                upload.send(&data[..accepted], lands)?;
+                inner.faults.moved(accepted as u64);
+                Ok(Sent::Bytes(accepted))
+            }
             _ => Err(libvirt_errors::not_supported(Call::Send)),
         }
     }
@@ -117,20 +200,43 @@ impl Stream for SimStream {
     fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv> {
         let mut inner = self.lock();
         inner.lifecycle.check_recv(flags)?;
+        let call = if flags.is_empty() {
+            Call::Recv
+        } else {
+            Call::RecvFlags
+        };
+        let limit = match inner.data_gate(call)? {
+            Gate::WouldBlock => return Ok(Recv::WouldBlock),
+            Gate::Go { max, room } => max.min(usize::try_from(room).unwrap_or(usize::MAX)),
+        };
+        let len = buf.len().min(limit);
+        let buf = &mut buf[..len];
         let inner = &mut *inner;
         let schedule = inner.lifecycle.nonblock().then_some(&mut inner.schedule);
-        match inner.transfer.as_mut() {
-            Some(TransferState::Remote(download)) => Ok(download.recv(buf, flags, schedule)),
-            Some(TransferState::Local(download)) => Ok(download.recv(buf, schedule)),
-            _ => Err(libvirt_errors::not_supported(Call::Recv)),
+        let got = match inner.transfer.as_mut() {
+            Some(TransferState::Remote(download)) => download.recv(buf, flags, schedule),
+            Some(TransferState::Local(download)) => download.recv(buf, schedule),
+            _ => return Err(libvirt_errors::not_supported(Call::Recv)),
+        };
+        if let Recv::Data(n) = got {
+            inner.faults.moved(n as u64);
         }
+        Ok(got)
     }
 
     fn send_hole(&mut self, length: i64, flags: u32) -> Result<()> {
         let mut inner = self.lock();
         inner.lifecycle.check_send_hole(length, flags)?;
+        inner.hole_gate(Call::SendHole)?;
+        // The lifecycle refused lengths below 1.
+        let length = length.unsigned_abs();
+        let inner = &mut *inner;
         match inner.transfer.as_mut() {
-            Some(TransferState::Upload(upload)) => upload.send_hole(length as u64),
+            Some(TransferState::Upload(upload)) => {
+                upload.send_hole(length)?;
+                inner.faults.moved(length);
+                Ok(())
+            }
             _ => Err(libvirt_errors::not_supported(Call::SendHole)),
         }
     }
@@ -138,10 +244,16 @@ impl Stream for SimStream {
     fn recv_hole(&mut self, flags: u32) -> Result<i64> {
         let mut inner = self.lock();
         inner.lifecycle.check_recv_hole(flags)?;
+        inner.hole_gate(Call::RecvHole)?;
+        let inner = &mut *inner;
         match inner.transfer.as_mut() {
-            Some(TransferState::Remote(download)) => download
-                .recv_hole()
-                .ok_or_else(libvirt_errors::holes_not_supported),
+            Some(TransferState::Remote(download)) => {
+                let length = download
+                    .recv_hole()
+                    .ok_or_else(libvirt_errors::holes_not_supported)?;
+                inner.faults.moved(length.unsigned_abs());
+                Ok(length)
+            }
             // A sparse upload has no hole to receive: libvirt returns 0.
             _ => Ok(0),
         }
@@ -196,13 +308,13 @@ impl Stream for SimStream {
         inner.registration = None;
         let overflowed =
             matches!(&inner.transfer, Some(TransferState::Upload(upload)) if upload.overflowed());
-        inner.lifecycle.finished(!overflowed);
+        let failure = match inner.failed(Call::Finish) {
+            Err(error) => Some(error),
+            Ok(()) => overflowed.then(libvirt_errors::no_space_left),
+        };
+        inner.lifecycle.finished(failure.is_none());
         inner.transfer = None;
-        if overflowed {
-            Err(libvirt_errors::no_space_left())
-        } else {
-            Ok(())
-        }
+        failure.map_or(Ok(()), Err)
     }
 
     fn abort(&mut self) -> Result<()> {
@@ -210,9 +322,14 @@ impl Stream for SimStream {
         let action = inner.lifecycle.abort()?;
         let registration = inner.registration.take();
         let kind = inner.lifecycle.kind();
-        if action != AbortAction::Nothing {
-            inner.transfer = None;
-        }
+        // An unbound stream has nothing to tell the far side: libvirt returns 0 at once.
+        let failure = match action {
+            AbortAction::Nothing => Ok(()),
+            AbortAction::Cancel(_) => {
+                inner.transfer = None;
+                inner.failed(Call::Abort)
+            }
+        };
         drop(inner);
         // virFDStreamAbort tells a READABLE/WRITABLE callback about the abort, once, with ERROR.
         if kind == StreamKind::Local
@@ -224,7 +341,7 @@ impl Stream for SimStream {
         {
             callback(EventSet::ERROR);
         }
-        Ok(())
+        failure
     }
 
     fn state(&self) -> StreamState {

@@ -47,16 +47,17 @@ impl Upload {
         }
     }
 
-    /// Write `data` at the current position.
-    pub fn send(&mut self, data: &[u8]) -> Result<usize> {
+    /// Take `data` at the current position; only its first `lands` bytes reach the volume
+    /// (fewer than all when the far side failed after them: a fault plan's error or death).
+    pub fn send(&mut self, data: &[u8], lands: usize) -> Result<usize> {
         if data.len() > libvirt_errors::MAX_REMOTE_SEND {
             return Err(libvirt_errors::send_too_long(data.len()));
         }
         let room = self.limit.saturating_sub(self.position);
-        let take = (data.len() as u64).min(room) as usize;
-        if take < data.len() {
+        if data.len() as u64 > room {
             self.overflowed = true;
         }
+        let take = (data.len().min(lands) as u64).min(room) as usize;
         if take > 0 {
             let mut storage = crate::storage::lock(&self.storage);
             storage
