@@ -53,12 +53,14 @@ impl RecvFlags {
 }
 
 impl std::fmt::Display for EventSet {
-    /// `READABLE|HANGUP`, or `NONE`: the form used by scenario files and traces.
+    /// `READABLE | HANGUP`, or `NONE`: the form used by scenario files and traces. Unknown bits
+    /// show as hex (`READABLE | 0x100`), never silently dropped (a set of only unknown bits
+    /// would otherwise print as nothing).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.is_empty() {
             return f.write_str("NONE");
         }
-        bitflags::parser::to_writer_strict(self, f)
+        bitflags::parser::to_writer(self, f)
     }
 }
 

@@ -30,9 +30,10 @@ pub struct Extent {
 }
 
 impl Extent {
-    /// One past its last byte.
+    /// One past its last byte. An extent that would end past `u64::MAX` (one no [`Layout`]
+    /// accepts) ends at `u64::MAX`.
     pub fn end(&self) -> u64 {
-        self.offset + self.length
+        self.offset.saturating_add(self.length)
     }
 }
 
@@ -60,12 +61,25 @@ impl From<LayoutError> for Error {
 }
 
 impl Layout {
-    /// A layout of `size` bytes with these extents; refuses overlapping, unsorted, empty or
-    /// out-of-range extents. Adjacent extents of the same fill are merged.
+    /// The largest size a layout may have: `i64::MAX`, as libvirt's offsets are `off_t`.
+    pub const MAX_SIZE: u64 = i64::MAX as u64;
+
+    /// A layout of `size` bytes with these extents; refuses a size past [`Layout::MAX_SIZE`] and
+    /// overlapping, unsorted, empty or out-of-range extents. Adjacent extents of the same fill
+    /// are merged.
     pub fn new(
         size: u64,
         extents: impl IntoIterator<Item = Extent>,
     ) -> Result<Layout, LayoutError> {
+        if size > Layout::MAX_SIZE {
+            return Err(LayoutError {
+                notation: format!("size {size}"),
+                rule: format!(
+                    "size must be at most {} (i64::MAX, libvirt's largest offset)",
+                    Layout::MAX_SIZE
+                ),
+            });
+        }
         let mut merged: Vec<Extent> = Vec::new();
         for extent in extents {
             let refuse = |rule: String| LayoutError {
@@ -104,7 +118,8 @@ impl Layout {
         })
     }
 
-    /// A layout whose every byte is a hole.
+    /// A layout whose every byte is a hole. (`size` is taken as given: keep it at most
+    /// [`Layout::MAX_SIZE`], which [`Layout::new`] and [`Layout::parse`] enforce.)
     pub fn hole(size: u64) -> Layout {
         Layout {
             size,
@@ -112,7 +127,7 @@ impl Layout {
         }
     }
 
-    /// A layout whose every byte is pattern data.
+    /// A layout whose every byte is pattern data (`size` taken as given, as [`Layout::hole`]).
     pub fn data(size: u64) -> Layout {
         let extents = (size > 0).then_some(Extent {
             offset: 0,
@@ -170,7 +185,7 @@ impl Layout {
             }
             size = size
                 .checked_add(length)
-                .filter(|&size| size <= i64::MAX as u64)
+                .filter(|&size| size <= Layout::MAX_SIZE)
                 .ok_or_else(|| {
                     refuse(format!(
                         "token {} `{token}`: total size overflows",
@@ -259,7 +274,8 @@ impl Layout {
         }
     }
 
-    /// Every byte of the layout (for tests and small fixtures).
+    /// Every byte of the layout (for tests and small fixtures: it allocates `size` bytes, so a
+    /// layout larger than memory aborts the process as any failed allocation does).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = vec![0; self.size as usize];
         self.read_at(0, &mut bytes);

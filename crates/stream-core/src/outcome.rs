@@ -29,7 +29,8 @@ impl Recv {
     /// The integer libvirt (and Sys::Virt) returns for this outcome.
     pub fn sentinel(self) -> i64 {
         match self {
-            Recv::Data(n) => n as i64,
+            // A buffer never exceeds isize::MAX bytes; saturate rather than wrap to a sentinel.
+            Recv::Data(n) => i64::try_from(n).unwrap_or(i64::MAX),
             Recv::Eof => 0,
             Recv::WouldBlock => -2,
             Recv::Hole => -3,
@@ -52,7 +53,7 @@ impl Sent {
     /// The integer libvirt (and Sys::Virt) returns for this outcome.
     pub fn sentinel(self) -> i64 {
         match self {
-            Sent::Bytes(n) => n as i64,
+            Sent::Bytes(n) => i64::try_from(n).unwrap_or(i64::MAX),
             Sent::WouldBlock => -2,
         }
     }
