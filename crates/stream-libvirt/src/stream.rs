@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use stream_core::libvirt_errors::{self, Call};
+use stream_core::libvirt_errors::{self, Call, daemon_gone};
 use stream_core::{
     AbortAction, EventCallback, EventSet, Lifecycle, Recv, RecvFlags, Result, Sent, Stream,
     StreamFlags, StreamState,
@@ -20,7 +20,7 @@ pub struct LibvirtStream {
     ptr: sys::virStreamPtr,
     lifecycle: Lifecycle,
     /// Keeps the connection open as long as the stream lives.
-    _connection: Arc<virt::connect::Connect>,
+    connection: Arc<virt::connect::Connect>,
     /// NONBLOCK streams need the event loop for their whole life; blocking ones want it parked.
     _loop_need: LoopNeed,
     /// A registered callback needs the event loop while registered.
@@ -51,7 +51,7 @@ impl LibvirtStream {
         LibvirtStream {
             ptr,
             lifecycle,
-            _connection: connection,
+            connection,
             _loop_need: loop_need,
             callback_demand: None,
         }
@@ -63,6 +63,12 @@ impl LibvirtStream {
 
     pub(crate) fn lifecycle_mut(&mut self) -> &mut Lifecycle {
         &mut self.lifecycle
+    }
+
+    /// Whether the daemon at the other end is still there (always, for in-process drivers).
+    fn connection_alive(&self) -> bool {
+        // SAFETY: the connection outlives the stream (held above).
+        unsafe { sys::virConnectIsAlive(self.connection.as_ptr()) == 1 }
     }
 
     /// libvirt's remote driver keeps a callback past finish/abort; the contract removes it first.
@@ -116,6 +122,9 @@ impl Stream for LibvirtStream {
             check(unsafe { sys::virStreamRecvFlags(self.ptr, ptr, len, flags.bits()) })?
         };
         Ok(match got {
+            // A NONBLOCK remote stream whose daemon died returns -2 forever (measured, Q11):
+            // once libvirt has closed the connection, say so instead.
+            -2 if !self.connection_alive() => return Err(daemon_gone::socket_closed()),
             -2 => Recv::WouldBlock,
             -3 => Recv::Hole,
             0 if !buf.is_empty() => Recv::Eof,

@@ -149,7 +149,7 @@ impl SimBackend {
     /// libvirt's error for a backend call on a dead connection.
     fn alive(&self) -> Result<()> {
         if self.connection.is_dead() {
-            return Err(death::connection_error());
+            return Err(death::connection_error(&self.connection));
         }
         Ok(())
     }
@@ -178,7 +178,7 @@ impl SimBackend {
 
     /// A new stream's state, following the injected fault plan (taken: one stream only).
     fn inner(&self, flags: StreamFlags) -> Result<StreamInner> {
-        self.alive()?;
+        // virStreamNew stays in the client: it works on a dead connection; binding does not.
         let plan = std::mem::take(&mut *self.lock_faults());
         plan.check(self.kind(), flags)?;
         let mut inner = StreamInner::new(
@@ -326,6 +326,7 @@ impl Backend for SimBackend {
 
     fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
         let mut inner = self.inner(flags)?;
+        self.alive()?;
         self.bind(&mut inner, transfer)?;
         Ok(self.stream(inner))
     }

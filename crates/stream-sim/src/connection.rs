@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Debug, Default)]
 pub struct Connection {
     dead: AtomicBool,
+    /// The client has seen the socket close (after that every call gets "socket is closed").
+    noticed: AtomicBool,
 }
 
 impl Connection {
@@ -18,5 +20,10 @@ impl Connection {
     /// Whether the daemon is gone.
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
+    }
+
+    /// A call finds the daemon gone: true for the first to notice (its socket read hits EOF).
+    pub fn notice(&self) -> bool {
+        !self.noticed.swap(true, Ordering::SeqCst)
     }
 }

@@ -1,10 +1,10 @@
 //! Fault plans: would-block and short calls where planned, the far side's error at byte N (and
 //! ever after), the connection dying at byte N; one plan per injected stream; bad plans refused.
 
-use stream_core::libvirt_errors::{Call, daemon_gone};
+use stream_core::libvirt_errors::daemon_gone;
 use stream_core::{
-    Backend, ErrorKind, Layout, Recv, RecvFlags, Sent, Stream, StreamFlags, StreamState, Transfer,
-    VolumeId,
+    Backend, ErrorKind, EventSet, Layout, Recv, RecvFlags, Sent, Stream, StreamFlags, StreamState,
+    Transfer, VolumeId,
 };
 use stream_sim::{FaultPlan, InjectedError, Profile, SimBackend};
 
@@ -175,25 +175,28 @@ fn connection_dying_at_byte_n_fails_the_stream_and_the_backend() {
         .unwrap();
     let (got, error) = recv_until_error(stream.as_mut(), 262_144);
     assert_eq!(got, [Recv::Data(262_120)]);
-    assert_eq!(error, daemon_gone::stream_call(Call::Recv, true));
+    // A blocking recv reads the socket itself: it is the one to see end of file (measured).
+    assert_eq!(error, daemon_gone::end_of_file());
     assert!(!sim.is_alive());
     let mut buf = [0; 10];
+    let closed = daemon_gone::socket_closed();
     assert_eq!(
         stream.recv(&mut buf, RecvFlags::empty()),
-        Err(daemon_gone::stream_call(Call::Recv, false))
+        Err(closed.clone())
     );
-    assert_eq!(
-        stream.finish(),
-        Err(daemon_gone::stream_call(Call::Finish, false))
-    );
-    assert_eq!(
-        sim.volume_layout(&volume),
-        Err(daemon_gone::connection_call())
-    );
-    assert!(
-        sim.open(StreamFlags::empty(), &Transfer::download(volume, false))
-            .is_err()
-    );
+    // The callback calls never leave the client.
+    stream
+        .add_callback(EventSet::READABLE, Box::new(|_| {}))
+        .unwrap();
+    stream.remove_callback().unwrap();
+    assert_eq!(stream.finish(), Err(closed.clone()));
+    assert_eq!(sim.volume_layout(&volume).unwrap_err(), closed);
+    // A new stream is made in the client; binding it needs the daemon.
+    assert!(sim.new_stream(StreamFlags::empty()).is_ok());
+    let Err(error) = sim.open(StreamFlags::empty(), &Transfer::download(volume, false)) else {
+        panic!("bound a stream on a dead connection");
+    };
+    assert_eq!(error, closed);
 }
 
 #[test]
@@ -209,14 +212,65 @@ fn killing_the_connection_fails_every_stream_on_it() {
         .open(StreamFlags::empty(), &Transfer::upload(volume, false))
         .unwrap();
     sim.kill_connection();
+    // The first to notice is the send: after it, the client is closed for every stream.
+    assert_eq!(upload.send(&[1; 10]), Err(daemon_gone::socket_closed()));
     let mut buf = [0; 10];
     assert_eq!(
         download.recv(&mut buf, RecvFlags::empty()),
-        Err(daemon_gone::stream_call(Call::Recv, true))
+        Err(daemon_gone::socket_closed())
+    );
+    assert_eq!(upload.abort(), Err(daemon_gone::socket_closed()));
+}
+
+#[test]
+fn sparse_download_keeps_its_pending_hole_after_the_death() {
+    let (sim, volume) = sim_with("D4K H1M D4K");
+    let mut stream = sim
+        .open(StreamFlags::empty(), &Transfer::download(volume, true))
+        .unwrap();
+    let mut buf = vec![0; 65536];
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::STOP_AT_HOLE).unwrap(),
+        Recv::Data(4096)
     );
     assert_eq!(
-        upload.send(&[1; 10]),
-        Err(daemon_gone::stream_call(Call::Send, true))
+        stream.recv(&mut buf, RecvFlags::STOP_AT_HOLE).unwrap(),
+        Recv::Hole
+    );
+    sim.kill_connection();
+    // recv_hole answers from the client's own state (measured: returns 0 or the pending hole).
+    assert_eq!(stream.recv_hole(0).unwrap(), 1 << 20);
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::STOP_AT_HOLE),
+        Err(daemon_gone::end_of_file())
+    );
+}
+
+#[test]
+fn nonblock_download_after_the_death_fails_instead_of_blocking_forever() {
+    let (sim, volume) = sim_with("D1M");
+    let mut stream = sim
+        .open(StreamFlags::NONBLOCK, &Transfer::download(volume, false))
+        .unwrap();
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    stream
+        .add_callback(
+            EventSet::READABLE | EventSet::WRITABLE | EventSet::ERROR | EventSet::HANGUP,
+            Box::new(move |events| seen.lock().unwrap().push(events)),
+        )
+        .unwrap();
+    sim.kill_connection();
+    for _ in 0..3 {
+        sim.run_once();
+    }
+    // Real libvirt keeps firing WRITABLE and nothing else (measured), and its recv returns -2
+    // forever: the backends return the closed socket's error instead.
+    assert_eq!(*events.lock().unwrap(), [EventSet::WRITABLE; 3]);
+    let mut buf = [0; 10];
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::empty()),
+        Err(daemon_gone::socket_closed())
     );
 }
 
@@ -246,4 +300,27 @@ fn plans_a_stream_cannot_follow_fail_the_open_and_name_the_rule() {
         panic!("a death plan on a local stream was accepted");
     };
     assert!(error.message().contains("no daemon connection"), "{error}");
+}
+
+#[test]
+fn what_the_client_already_received_comes_before_the_error() {
+    let (sim, volume) = sim_with("D1M");
+    let mut stream = sim
+        .open(StreamFlags::empty(), &Transfer::download(volume, false))
+        .unwrap();
+    let mut buf = vec![0; 262_100];
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::empty()).unwrap(),
+        Recv::Data(262_100)
+    );
+    sim.kill_connection();
+    // 20 bytes of the 262120-byte packet are still queued in the client.
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::empty()).unwrap(),
+        Recv::Data(20)
+    );
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::empty()),
+        Err(daemon_gone::end_of_file())
+    );
 }
