@@ -26,6 +26,60 @@ pub enum Command {
     Replay(ScenarioArgs),
     /// Play scenario files against a (real) backend and write its results into them.
     Record(ScenarioArgs),
+    /// Many random transfers through a daemon (aborts and daemon restarts among them), each
+    /// checked against its source, under a watchdog, with memory sampled; then a report.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// How many transfers.
+    #[arg(long, default_value_t = 1000)]
+    pub transfers: u32,
+    /// Seed of the plan (default: from the clock; printed, so a run can be replayed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Largest volume, in bytes (suffixes K, M, G).
+    #[arg(long, default_value = "16M", value_parser = parse_bytes)]
+    pub max_size: u64,
+    /// A running daemon to use instead of a private one; restart transfers are then skipped.
+    #[arg(long)]
+    pub uri: Option<String>,
+    /// Storage pool on --uri's daemon (a private daemon's is `default`).
+    #[arg(long, default_value = "default")]
+    pub pool: String,
+    /// Seconds a transfer may take before it counts as a hang.
+    #[arg(long, default_value_t = 60)]
+    pub deadline: u64,
+    /// Most the resident memory may grow between warm-up and the end, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub memory_bound_mib: u64,
+    /// Where report.md and report.json are written.
+    #[arg(long, default_value = "target/soak")]
+    pub report_dir: PathBuf,
+    /// Flip one byte of this transfer before it is checked (proves a mismatch is reported).
+    #[arg(long, hide = true)]
+    pub inject_mismatch: Option<u32>,
+}
+
+/// A byte count with an optional binary suffix: `16M`, `512K`, `1G`, `4096`.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let (digits, shift) = match text.strip_suffix(['K', 'k']) {
+        Some(digits) => (digits, 10),
+        None => match text.strip_suffix(['M', 'm']) {
+            Some(digits) => (digits, 20),
+            None => match text.strip_suffix(['G', 'g']) {
+                Some(digits) => (digits, 30),
+                None => (text, 0),
+            },
+        },
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a byte count like 4096, 512K, 16M or 1G"))?;
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[derive(Debug, Args)]

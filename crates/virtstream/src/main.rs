@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod daemon;
 mod scenarios;
+mod soak;
 mod transfer;
 
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         cli::Command::Daemon(args) => daemon::run(&args),
         cli::Command::Replay(args) => scenarios::replay(&args),
         cli::Command::Record(args) => scenarios::record(&args),
+        cli::Command::Soak(args) => return soak::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,476 @@
+//! The soak's tallies and verdict, shown three ways: a table on stdout, `report.md` and
+//! `report.json`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use super::drive::{Failure, Moved, Outcome};
+use super::memory::Sample;
+use super::plan::Plan;
+use super::verify::Mismatch;
+use crate::cli::SoakArgs;
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Counts for one kind of transfer (direction × sparse × blocking).
+#[derive(Debug, Clone, Copy, Default)]
+struct Kind {
+    run: u32,
+    verified: u32,
+    aborted: u32,
+    restarted: u32,
+    failed: u32,
+    mismatched: u32,
+    skipped: u32,
+}
+
+/// Memory samples and the bound on growth after warm-up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    pub warm: Sample,
+    pub end: Sample,
+    pub bound: u64,
+}
+
+impl Memory {
+    fn growth(&self) -> Option<i64> {
+        Some(self.end.rss? as i64 - self.warm.rss? as i64)
+    }
+}
+
+#[derive(Debug)]
+pub struct Report {
+    seed: u64,
+    planned: u32,
+    max_size: u64,
+    uri: String,
+    restartable: bool,
+    pub memory: Memory,
+    pub wall: Duration,
+    pub stopped_early: Option<String>,
+    kinds: BTreeMap<String, Kind>,
+    moved: Moved,
+    mismatches: Vec<(String, Mismatch)>,
+    restart_errors: Vec<(String, Failure)>,
+    failures: Vec<(String, Failure)>,
+    hangs: Vec<String>,
+    restart_times: Vec<Duration>,
+}
+
+impl Report {
+    pub fn new(seed: u64, args: &SoakArgs, uri: &str, restartable: bool) -> Report {
+        Report {
+            seed,
+            planned: args.transfers,
+            max_size: args.max_size,
+            uri: uri.to_owned(),
+            restartable,
+            memory: Memory {
+                bound: args.memory_bound_mib << 20,
+                ..Memory::default()
+            },
+            wall: Duration::ZERO,
+            stopped_early: None,
+            kinds: BTreeMap::new(),
+            moved: Moved::default(),
+            mismatches: Vec::new(),
+            restart_errors: Vec::new(),
+            failures: Vec::new(),
+            hangs: Vec::new(),
+            restart_times: Vec::new(),
+        }
+    }
+
+    fn kind(&mut self, plan: &Plan) -> &mut Kind {
+        self.kinds.entry(plan.kind()).or_default()
+    }
+
+    /// A restart transfer not run: the daemon is not ours to restart.
+    pub fn skip(&mut self, plan: &Plan) {
+        self.kind(plan).skipped += 1;
+    }
+
+    /// A transfer that did not end within the deadline; it counts as run in its kind's row.
+    pub fn hang(&mut self, plan: &Plan, deadline: Duration) {
+        self.kind(plan).run += 1;
+        self.hangs
+            .push(format!("{plan} (no end within {deadline:?})"));
+    }
+
+    pub fn restart_took(&mut self, took: Duration) {
+        self.restart_times.push(took);
+    }
+
+    pub fn record(&mut self, plan: &Plan, outcome: &Outcome) {
+        let described = plan.to_string();
+        let add = |total: &mut Moved, moved: &Moved| {
+            total.data += moved.data;
+            total.holes += moved.holes;
+            total.lost_events += moved.lost_events;
+        };
+        let kind = self.kind(plan);
+        kind.run += 1;
+        match outcome {
+            Outcome::Verified(moved) => {
+                kind.verified += 1;
+                add(&mut self.moved, moved);
+            }
+            Outcome::Aborted(moved) => {
+                kind.aborted += 1;
+                add(&mut self.moved, moved);
+            }
+            Outcome::Mismatch(moved, mismatch) => {
+                kind.mismatched += 1;
+                add(&mut self.moved, moved);
+                println!("MISMATCH {described}: {mismatch}");
+                self.mismatches.push((described, mismatch.clone()));
+            }
+            Outcome::FailedAfterRestart(moved, failure) => {
+                kind.restarted += 1;
+                add(&mut self.moved, moved);
+                self.restart_errors.push((described, failure.clone()));
+            }
+            Outcome::Failed(failure) => {
+                kind.failed += 1;
+                println!("FAILED {described}: {}: {}", failure.stage, failure.error);
+                self.failures.push((described, failure.clone()));
+            }
+        }
+    }
+
+    fn total(&self) -> Kind {
+        self.kinds.values().fold(Kind::default(), |sum, kind| Kind {
+            run: sum.run + kind.run,
+            verified: sum.verified + kind.verified,
+            aborted: sum.aborted + kind.aborted,
+            restarted: sum.restarted + kind.restarted,
+            failed: sum.failed + kind.failed,
+            mismatched: sum.mismatched + kind.mismatched,
+            skipped: sum.skipped + kind.skipped,
+        })
+    }
+
+    pub fn progress(&self, done: u32) -> String {
+        let total = self.total();
+        format!(
+            "  {done}/{} transfers: {} verified, {} aborted, {} cut by a restart, {} mismatches, {} unexpected failures, {:.0} MiB of data",
+            self.planned,
+            total.verified,
+            total.aborted,
+            total.restarted,
+            total.mismatched,
+            total.failed,
+            self.moved.data as f64 / MIB
+        )
+    }
+
+    /// Ok, or every reason the run failed.
+    pub fn verdict(&self) -> Result<(), String> {
+        let mut why = Vec::new();
+        if let Some(stopped) = &self.stopped_early {
+            why.push(format!("stopped early: {stopped}"));
+        }
+        if !self.mismatches.is_empty() {
+            why.push(format!("{} mismatches", self.mismatches.len()));
+        }
+        if !self.hangs.is_empty() {
+            why.push(format!("{} hangs", self.hangs.len()));
+        }
+        if !self.failures.is_empty() {
+            why.push(format!("{} unexpected failures", self.failures.len()));
+        }
+        if let Some(growth) = self.memory.growth() {
+            if growth > self.memory.bound as i64 {
+                why.push(format!(
+                    "memory grew {:.1} MiB after warm-up, over the {:.0} MiB bound",
+                    growth as f64 / MIB,
+                    self.memory.bound as f64 / MIB
+                ));
+            }
+        }
+        let total = self.total();
+        if self.stopped_early.is_none() && total.run + total.skipped != self.planned {
+            why.push(format!(
+                "{} of {} transfers accounted for",
+                total.run + total.skipped,
+                self.planned
+            ));
+        }
+        if why.is_empty() {
+            Ok(())
+        } else {
+            Err(why.join("; "))
+        }
+    }
+
+    /// Restart errors as `(count, "stage: message")`, most frequent first.
+    fn restart_groups(&self) -> Vec<(usize, String)> {
+        let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, failure) in &self.restart_errors {
+            *groups
+                .entry(format!("{}: {}", failure.stage, failure.error))
+                .or_default() += 1;
+        }
+        let mut groups: Vec<(usize, String)> =
+            groups.into_iter().map(|(error, n)| (n, error)).collect();
+        groups.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        groups
+    }
+
+    fn mib(bytes: Option<u64>) -> String {
+        bytes.map_or_else(|| "?".into(), |b| format!("{:.1} MiB", b as f64 / MIB))
+    }
+
+    fn memory_line(&self) -> String {
+        format!(
+            "RSS after warm-up {}, at end {}, growth {} (bound {:.0} MiB), peak {}",
+            Self::mib(self.memory.warm.rss),
+            Self::mib(self.memory.end.rss),
+            self.memory
+                .growth()
+                .map_or_else(|| "?".into(), |g| format!("{:.1} MiB", g as f64 / MIB)),
+            self.memory.bound as f64 / MIB,
+            Self::mib(self.memory.end.peak)
+        )
+    }
+
+    fn restart_line(&self) -> String {
+        if !self.restartable {
+            return "restarts skipped: the daemon was given by --uri, not started by this run"
+                .into();
+        }
+        let n = self.restart_times.len();
+        let sum: Duration = self.restart_times.iter().sum();
+        let max = self.restart_times.iter().max().copied().unwrap_or_default();
+        format!(
+            "{n} daemon restarts, {:.2} s on average, {:.2} s at most",
+            if n == 0 {
+                0.0
+            } else {
+                sum.as_secs_f64() / n as f64
+            },
+            max.as_secs_f64()
+        )
+    }
+
+    /// The plain-text table for stdout (and, fenced, in report.md).
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let row = |out: &mut String, name: &str, k: &Kind| {
+            let _ = writeln!(
+                out,
+                "{name:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8}",
+                k.run, k.verified, k.aborted, k.restarted, k.failed, k.mismatched, k.skipped
+            );
+        };
+        let _ = writeln!(
+            out,
+            "{:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8}",
+            "kind", "run", "verified", "aborted", "restarted", "failed", "mismatched", "skipped"
+        );
+        for (name, kind) in &self.kinds {
+            row(&mut out, name, kind);
+        }
+        row(&mut out, "total", &self.total());
+        let total = self.total();
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "transfers: {} run of {} planned ({} skipped)",
+            total.run, self.planned, total.skipped
+        );
+        let _ = writeln!(
+            out,
+            "bytes: {} of data ({:.1} MiB) and {} in holes ({:.1} MiB) through streams",
+            self.moved.data,
+            self.moved.data as f64 / MIB,
+            self.moved.holes,
+            self.moved.holes as f64 / MIB
+        );
+        let _ = writeln!(out, "mismatches: {}", self.mismatches.len());
+        for (plan, mismatch) in &self.mismatches {
+            let _ = writeln!(out, "  {plan}: {mismatch}");
+        }
+        let _ = writeln!(out, "hangs: {}", self.hangs.len());
+        for hang in &self.hangs {
+            let _ = writeln!(out, "  {hang}");
+        }
+        let _ = writeln!(out, "unexpected failures: {}", self.failures.len());
+        for (plan, failure) in &self.failures {
+            let _ = writeln!(out, "  {plan}: {}: {}", failure.stage, failure.error);
+        }
+        let _ = writeln!(
+            out,
+            "expected failures (daemon restarted mid-transfer): {}",
+            self.restart_errors.len()
+        );
+        for (count, error) in self.restart_groups() {
+            let _ = writeln!(out, "  {count}x {error}");
+        }
+        let _ = writeln!(
+            out,
+            "aborted (abort Ok, stream closed after): {}",
+            total.aborted
+        );
+        let _ = writeln!(
+            out,
+            "NONBLOCK event waits that timed out ({} ms each): {}",
+            super::drive::EVENT_WAIT.as_millis(),
+            self.moved.lost_events
+        );
+        let _ = writeln!(out, "{}", self.restart_line());
+        let _ = writeln!(out, "memory: {}", self.memory_line());
+        let _ = writeln!(
+            out,
+            "wall time: {:.1} s; seed {}; max size {} bytes; daemon {}",
+            self.wall.as_secs_f64(),
+            self.seed,
+            self.max_size,
+            self.uri
+        );
+        if let Some(stopped) = &self.stopped_early {
+            let _ = writeln!(out, "STOPPED EARLY: {stopped}");
+        }
+        let _ = write!(
+            out,
+            "verdict: {}",
+            match self.verdict() {
+                Ok(()) => "PASS".to_string(),
+                Err(why) => format!("FAIL ({why})"),
+            }
+        );
+        out
+    }
+
+    fn markdown(&self) -> String {
+        format!(
+            "# virtstream soak\n\n`virtstream soak --transfers {} --seed {} --max-size {}`\n\n```text\n{}\n```\n",
+            self.planned,
+            self.seed,
+            self.max_size,
+            self.table()
+        )
+    }
+
+    fn json(&self) -> String {
+        let total = self.total();
+        let kinds: Vec<String> = self
+            .kinds
+            .iter()
+            .map(|(name, k)| {
+                format!(
+                    "{}: {{\"run\": {}, \"verified\": {}, \"aborted\": {}, \"restarted\": {}, \"failed\": {}, \"mismatched\": {}, \"skipped\": {}}}",
+                    json_string(name),
+                    k.run,
+                    k.verified,
+                    k.aborted,
+                    k.restarted,
+                    k.failed,
+                    k.mismatched,
+                    k.skipped
+                )
+            })
+            .collect();
+        let pairs = |items: &[(String, String)]| -> String {
+            let items: Vec<String> = items
+                .iter()
+                .map(|(transfer, error)| {
+                    format!(
+                        "{{\"transfer\": {}, \"error\": {}}}",
+                        json_string(transfer),
+                        json_string(error)
+                    )
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        };
+        let mismatches: Vec<(String, String)> = self
+            .mismatches
+            .iter()
+            .map(|(plan, m)| (plan.clone(), m.to_string()))
+            .collect();
+        let failures: Vec<(String, String)> = self
+            .failures
+            .iter()
+            .map(|(plan, f)| (plan.clone(), format!("{}: {}", f.stage, f.error)))
+            .collect();
+        let groups: Vec<String> = self
+            .restart_groups()
+            .into_iter()
+            .map(|(n, error)| format!("{{\"count\": {n}, \"error\": {}}}", json_string(&error)))
+            .collect();
+        let hangs: Vec<String> = self.hangs.iter().map(|h| json_string(h)).collect();
+        let number = |value: Option<u64>| value.map_or_else(|| "null".into(), |v| v.to_string());
+        format!(
+            "{{\n  \"seed\": {},\n  \"planned\": {},\n  \"max_size\": {},\n  \"uri\": {},\n  \"restartable\": {},\n  \"passed\": {},\n  \"stopped_early\": {},\n  \"transfers\": {},\n  \"verified\": {},\n  \"aborted\": {},\n  \"restarted\": {},\n  \"skipped\": {},\n  \"data_bytes\": {},\n  \"hole_bytes\": {},\n  \"mismatches\": {},\n  \"mismatch_list\": {},\n  \"hangs\": {},\n  \"hang_list\": [{}],\n  \"unexpected_failures\": {},\n  \"failure_list\": {},\n  \"restart_errors\": [{}],\n  \"lost_events\": {},\n  \"rss_warm\": {},\n  \"rss_end\": {},\n  \"rss_peak\": {},\n  \"memory_bound\": {},\n  \"wall_seconds\": {:.3},\n  \"kinds\": {{{}}}\n}}\n",
+            self.seed,
+            self.planned,
+            self.max_size,
+            json_string(&self.uri),
+            self.restartable,
+            self.verdict().is_ok(),
+            self.stopped_early
+                .as_deref()
+                .map_or_else(|| "null".into(), json_string),
+            total.run,
+            total.verified,
+            total.aborted,
+            total.restarted,
+            total.skipped,
+            self.moved.data,
+            self.moved.holes,
+            self.mismatches.len(),
+            pairs(&mismatches),
+            self.hangs.len(),
+            hangs.join(", "),
+            self.failures.len(),
+            pairs(&failures),
+            groups.join(", "),
+            self.moved.lost_events,
+            number(self.memory.warm.rss),
+            number(self.memory.end.rss),
+            number(self.memory.end.peak),
+            self.memory.bound,
+            self.wall.as_secs_f64(),
+            kinds.join(", ")
+        )
+    }
+
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("report.md"), self.markdown())?;
+        std::fs::write(dir.join("report.json"), self.json())
+    }
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+}
