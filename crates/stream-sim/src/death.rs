@@ -6,14 +6,16 @@ use stream_core::libvirt_errors::{Call, daemon_gone};
 
 use crate::connection::Connection;
 
-/// The error of `call` on a stream of the dead `connection`. Only a blocking `recv` made while
-/// the event loop is parked reads the socket itself, so only it can be the first to notice and
-/// see end of file; in every other case the event-loop thread has already closed the client.
+/// The error of `call` on a stream of the dead `connection`. With the event loop parked (a
+/// blocking download), the first call to touch the socket notices: a read sees end of file, a
+/// write (`finish` and `abort` send a packet) a broken pipe. With the loop running, its thread
+/// has already closed the client. After that, every call gets "client socket is closed".
 pub fn stream_error(call: Call, loop_parked: bool, connection: &Connection) -> Error {
     let first = connection.notice();
     match call {
-        Call::Recv | Call::RecvFlags if first && loop_parked => daemon_gone::end_of_file(),
-        _ => daemon_gone::socket_closed(),
+        _ if !(first && loop_parked) => daemon_gone::socket_closed(),
+        Call::Recv | Call::RecvFlags => daemon_gone::end_of_file(),
+        _ => daemon_gone::broken_pipe(),
     }
 }
 

@@ -121,7 +121,9 @@ impl StreamInner {
             return None;
         }
         // The libvirt backend parks the event loop for a blocking download with no callback.
-        let loop_parked = !self.lifecycle.nonblock() && self.registration.is_none();
+        let loop_parked = !self.lifecycle.nonblock()
+            && self.registration.is_none()
+            && matches!(self.transfer, Some(TransferState::Remote(_)));
         Some(death::stream_error(call, loop_parked, &self.connection))
     }
 
