@@ -31,9 +31,33 @@ unsafe impl Sync for LibvirtBackend {}
 impl LibvirtBackend {
     /// Connect to `uri`. `test:///…` URIs are the in-process test driver (local streams, domain
     /// screenshots); anything else goes through a daemon (remote streams, storage volumes).
+    ///
+    /// An empty URI is refused: libvirt would pick a default connection (probing for a
+    /// hypervisor, possibly spawning a session daemon) instead of the one meant.
     pub fn connect(uri: &str) -> Result<LibvirtBackend> {
+        if uri.trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "libvirt URI must not be empty: libvirt would pick a default connection \
+                 (e.g. storage:///system?socket=…, test:///default)",
+            ));
+        }
+        no_nul("libvirt URI", uri)?;
+        check_scheme(uri)?;
         prepare_process()?;
-        let connection = Connect::open(Some(uri)).map_err(|error| from_virt(&error))?;
+        let connection = Connect::open(Some(uri)).map_err(|error| {
+            // libvirt often names only the socket or driver it tried: say which URI it was.
+            let error = from_virt(&error);
+            match error.libvirt_code() {
+                Some(libvirt) => Error::libvirt(
+                    error.kind(),
+                    libvirt.code,
+                    libvirt.domain,
+                    format!("cannot connect to {uri}: {}", error.message()),
+                ),
+                None => error,
+            }
+        })?;
         let capabilities = if uri.starts_with("test:///") {
             Capabilities::local_screenshot()
         } else {
@@ -70,6 +94,7 @@ impl LibvirtBackend {
     }
 
     fn lookup(&self, volume: &VolumeId) -> Result<StorageVol> {
+        check_names(volume)?;
         let pool = self
             .connection
             .lookup_storage_pool_by_name(&volume.pool)
@@ -192,6 +217,19 @@ impl Backend for LibvirtBackend {
     }
 
     fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()> {
+        check_names(volume)?;
+        // `Layout::hole` / `Layout::data` take any size; libvirt's offsets are `off_t`, and the
+        // upload below sends holes as `i64` lengths. Refuse before anything is created.
+        if layout.size() > Layout::MAX_SIZE {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "volume size must be at most {} (i64::MAX, libvirt's largest offset), got {}",
+                    Layout::MAX_SIZE,
+                    layout.size()
+                ),
+            ));
+        }
         let pool = self
             .connection
             .lookup_storage_pool_by_name(&volume.pool)
@@ -207,9 +245,17 @@ impl Backend for LibvirtBackend {
             return Ok(());
         }
         let upload = Transfer::upload(volume.clone(), true);
-        let mut stream = self.open(StreamFlags::empty(), &upload)?;
-        layout_io::upload_layout(stream.as_mut(), layout)?;
-        stream.finish()
+        let filled = self
+            .open(StreamFlags::empty(), &upload)
+            .and_then(|mut stream| {
+                layout_io::upload_layout(stream.as_mut(), layout)?;
+                stream.finish()
+            });
+        if filled.is_err() {
+            // No half-filled volume left behind: the caller sees the error and no volume.
+            let _ = self.delete_volume(volume);
+        }
+        filled
     }
 
     fn delete_volume(&self, volume: &VolumeId) -> Result<()> {
@@ -249,6 +295,49 @@ impl Backend for LibvirtBackend {
         stream.finish()?;
         Ok(filled)
     }
+}
+
+/// A name libvirt takes as a C string: refused with a clear error (naming `what`) if it holds
+/// a NUL byte, which the `virt` crate would otherwise panic on (`Connect::open`) or report as
+/// an anonymous "Null byte passed to CString".
+fn no_nul(what: &str, text: &str) -> Result<()> {
+    match text.find('\0') {
+        Some(at) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{what} {text:?} contains a NUL byte at {at}: libvirt takes C strings"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A URI with a `:` must start with a scheme (`driver[+transport]:`); libvirt would otherwise
+/// fall back to the default daemon socket and report only that socket. A name without `:` is
+/// left to libvirt (it may be an alias from libvirt.conf).
+fn check_scheme(uri: &str) -> Result<()> {
+    let Some((scheme, _)) = uri.split_once(':') else {
+        return Ok(());
+    };
+    let mut chars = scheme.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "libvirt URI {uri:?} must start with a driver scheme (driver[+transport]://…), \
+                 got {scheme:?}"
+            ),
+        ))
+    }
+}
+
+fn check_names(volume: &VolumeId) -> Result<()> {
+    no_nul("pool name", &volume.pool)?;
+    no_nul("volume name", &volume.name)
 }
 
 fn xml_escape(text: &str) -> String {

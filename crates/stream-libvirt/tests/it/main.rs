@@ -1,5 +1,6 @@
 //! stream-libvirt's integration tests against real libvirt: one binary, a module per area.
 
+mod bad_input;
 mod daemon_death;
 mod deviations;
 mod differential;
