@@ -5,6 +5,7 @@ mod ci;
 mod conformance;
 mod daemon;
 mod setup;
+mod soak;
 mod test;
 mod util;
 
@@ -47,6 +48,13 @@ enum Command {
     },
     /// Start, stop or show the private libvirtd that `test` and `conformance` otherwise start themselves.
     Daemon { action: daemon::Action },
+    /// Many random transfers through a private libvirtd (aborts and daemon restarts among them),
+    /// each checked against its source, in release mode. Arguments after `--` go to `virtstream soak`.
+    Soak {
+        /// Passed to `virtstream soak`, e.g. `--transfers 100 --seed 7`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
     /// Everything CI checks: formatting, clippy, `test`, then `conformance`.
     Ci,
 }
@@ -60,6 +68,8 @@ fn main() -> Result<ExitCode, Error> {
         Command::Bench { target, args } => bench::run(target, &args)?,
         Command::Daemon { action } => daemon::run(action)?,
         Command::Ci => ci::run()?,
+        // The soak's exit status is its verdict, passed through unchanged.
+        Command::Soak { args } => return soak::run(&args),
     }
     Ok(ExitCode::SUCCESS)
 }
