@@ -40,7 +40,7 @@ pub struct SoakArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Largest volume, in bytes (suffixes K, M, G).
-    #[arg(long, default_value = "16M", value_parser = parse_bytes)]
+    #[arg(long, default_value = "64M", value_parser = parse_bytes)]
     pub max_size: u64,
     /// A running daemon to use instead of a private one; restart transfers are then skipped.
     #[arg(long)]

@@ -18,6 +18,12 @@ pub fn sample() -> Sample {
     }
 }
 
+/// Start a new peak: `VmHWM` restarts from the current RSS (`clear_refs` value 5, Linux ≥ 4.0),
+/// so the peak read after a transfer is that transfer's own. Returns whether the kernel took it.
+pub fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// A `Name:   1234 kB` line's value in bytes.
 fn field(status: &str, name: &str) -> Option<u64> {
     let line = status.lines().find_map(|line| line.strip_prefix(name))?;

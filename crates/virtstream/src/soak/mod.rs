@@ -169,6 +169,8 @@ fn soak(
             plant: args.inject_mismatch == Some(index),
             plan: plan.clone(),
         };
+        // Each transfer's own peak, so a kind of transfer whose memory follows its size shows.
+        report.memory.per_transfer_peaks &= memory::reset_peak();
         jobs.send(job)
             .map_err(|_| "the transfer thread has gone".to_string())?;
         let mut until = Instant::now() + deadline;
@@ -204,7 +206,7 @@ fn soak(
                 ..
             })
         );
-        report.record(&plan, &outcome);
+        report.record(&plan, &outcome, memory::sample().peak);
         if restart_failed {
             return Err(format!("the daemon restart failed during {described}"));
         }

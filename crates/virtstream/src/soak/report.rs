@@ -24,14 +24,20 @@ struct Kind {
     failed: u32,
     mismatched: u32,
     skipped: u32,
+    /// The largest resident size seen during one transfer of this kind.
+    peak: u64,
 }
 
 /// Memory samples and the bound on growth after warm-up.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Memory {
     pub warm: Sample,
     pub end: Sample,
     pub bound: u64,
+    /// Whether `VmHWM` could be reset before each transfer (else peaks are the run's so far).
+    pub per_transfer_peaks: bool,
+    /// The largest peak of one transfer, and which.
+    top: Option<(u64, String)>,
 }
 
 impl Memory {
@@ -69,6 +75,7 @@ impl Report {
             restartable,
             memory: Memory {
                 bound: args.memory_bound_mib << 20,
+                per_transfer_peaks: true,
                 ..Memory::default()
             },
             wall: Duration::ZERO,
@@ -103,8 +110,15 @@ impl Report {
         self.restart_times.push(took);
     }
 
-    pub fn record(&mut self, plan: &Plan, outcome: &Outcome) {
+    pub fn record(&mut self, plan: &Plan, outcome: &Outcome, peak: Option<u64>) {
         let described = plan.to_string();
+        if let Some(peak) = peak {
+            if self.memory.top.as_ref().is_none_or(|(top, _)| peak > *top) {
+                self.memory.top = Some((peak, described.clone()));
+            }
+            let kind = self.kind(plan);
+            kind.peak = kind.peak.max(peak);
+        }
         let add = |total: &mut Moved, moved: &Moved| {
             total.data += moved.data;
             total.holes += moved.holes;
@@ -149,6 +163,7 @@ impl Report {
             failed: sum.failed + kind.failed,
             mismatched: sum.mismatched + kind.mismatched,
             skipped: sum.skipped + kind.skipped,
+            peak: sum.peak.max(kind.peak),
         })
     }
 
@@ -225,15 +240,25 @@ impl Report {
 
     fn memory_line(&self) -> String {
         format!(
-            "RSS after warm-up {}, at end {}, growth {} (bound {:.0} MiB), peak {}",
+            "RSS after warm-up {}, at end {}, growth {} (bound {:.0} MiB), peak {}{}",
             Self::mib(self.memory.warm.rss),
             Self::mib(self.memory.end.rss),
             self.memory
                 .growth()
                 .map_or_else(|| "?".into(), |g| format!("{:.1} MiB", g as f64 / MIB)),
             self.memory.bound as f64 / MIB,
-            Self::mib(self.memory.end.peak)
+            Self::mib(self.peak()),
+            match &self.memory.top {
+                Some((_, plan)) if self.memory.per_transfer_peaks => format!(" during {plan}"),
+                _ => String::new(),
+            }
         )
+    }
+
+    /// The run's peak resident size.
+    fn peak(&self) -> Option<u64> {
+        let top = self.memory.top.as_ref().map(|(peak, _)| *peak);
+        top.max(self.memory.end.peak)
     }
 
     fn restart_line(&self) -> String {
@@ -261,14 +286,29 @@ impl Report {
         let row = |out: &mut String, name: &str, k: &Kind| {
             let _ = writeln!(
                 out,
-                "{name:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8}",
-                k.run, k.verified, k.aborted, k.restarted, k.failed, k.mismatched, k.skipped
+                "{name:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8} {:>9.1}",
+                k.run,
+                k.verified,
+                k.aborted,
+                k.restarted,
+                k.failed,
+                k.mismatched,
+                k.skipped,
+                k.peak as f64 / MIB
             );
         };
         let _ = writeln!(
             out,
-            "{:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8}",
-            "kind", "run", "verified", "aborted", "restarted", "failed", "mismatched", "skipped"
+            "{:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8} {:>9}",
+            "kind",
+            "run",
+            "verified",
+            "aborted",
+            "restarted",
+            "failed",
+            "mismatched",
+            "skipped",
+            "peak MiB"
         );
         for (name, kind) in &self.kinds {
             row(&mut out, name, kind);
@@ -361,7 +401,7 @@ impl Report {
             .iter()
             .map(|(name, k)| {
                 format!(
-                    "{}: {{\"run\": {}, \"verified\": {}, \"aborted\": {}, \"restarted\": {}, \"failed\": {}, \"mismatched\": {}, \"skipped\": {}}}",
+                    "{}: {{\"run\": {}, \"verified\": {}, \"aborted\": {}, \"restarted\": {}, \"failed\": {}, \"mismatched\": {}, \"skipped\": {}, \"peak_rss\": {}}}",
                     json_string(name),
                     k.run,
                     k.verified,
@@ -369,7 +409,8 @@ impl Report {
                     k.restarted,
                     k.failed,
                     k.mismatched,
-                    k.skipped
+                    k.skipped,
+                    k.peak
                 )
             })
             .collect();
@@ -431,7 +472,7 @@ impl Report {
             self.moved.lost_events,
             number(self.memory.warm.rss),
             number(self.memory.end.rss),
-            number(self.memory.end.peak),
+            number(self.peak()),
             self.memory.bound,
             self.wall.as_secs_f64(),
             kinds.join(", ")
