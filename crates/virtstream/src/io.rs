@@ -33,6 +33,11 @@ impl<S: Stream> io::Read for StreamReader<S> {
             return Ok(0);
         }
         match self.stream.recv(buf, RecvFlags::empty()).map_err(to_io)? {
+            // `io::Read` callers slice with the count (`read_to_end` panics past the buffer).
+            Recv::Data(n) if n > buf.len() => Err(io::Error::other(format!(
+                "recv reported {n} bytes for a buffer of {}",
+                buf.len()
+            ))),
             Recv::Data(n) => Ok(n),
             Recv::Eof => Ok(0),
             Recv::WouldBlock => Err(io::ErrorKind::WouldBlock.into()),
@@ -67,6 +72,11 @@ impl<S: Stream> io::Write for StreamWriter<S> {
             return Ok(0);
         }
         match self.stream.send(buf).map_err(to_io)? {
+            // `write_all` slices with the count: more than offered would panic there.
+            Sent::Bytes(n) if n > buf.len() => Err(io::Error::other(format!(
+                "send accepted {n} bytes of {} offered",
+                buf.len()
+            ))),
             Sent::Bytes(n) => Ok(n),
             Sent::WouldBlock => Err(io::ErrorKind::WouldBlock.into()),
         }

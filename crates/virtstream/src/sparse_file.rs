@@ -23,9 +23,10 @@ pub struct Copied {
 }
 
 impl Copied {
-    /// Data and holes: the size of what was copied.
+    /// Data and holes: the size of what was copied (saturating: a stream cannot describe more
+    /// than `u64::MAX` bytes, and [`download_to_file`] refuses one that tries).
     pub fn total(&self) -> u64 {
-        self.data + self.holes
+        self.data.saturating_add(self.holes)
     }
 }
 
@@ -49,7 +50,16 @@ fn hole_after(file: &File, at: u64) -> Result<u64> {
 fn send_all_of(stream: &mut dyn Stream, mut data: &[u8]) -> Result<()> {
     while !data.is_empty() {
         match stream.send(data)? {
-            Sent::Bytes(n) => data = &data[n..],
+            Sent::Bytes(n) if n >= 1 && n <= data.len() => data = &data[n..],
+            Sent::Bytes(n) => {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "send accepted {n} of {} bytes: a stream must accept between 1 and all of them",
+                        data.len()
+                    ),
+                ));
+            }
             Sent::WouldBlock => {
                 return Err(Error::new(
                     ErrorKind::InvalidOperation,
@@ -142,6 +152,26 @@ pub fn upload_from_file(
     Ok(copied)
 }
 
+/// Where the file ends once `more` bytes follow what was `copied`: refused past `i64::MAX`
+/// (the largest file offset), which only a misbehaving stream could report.
+fn end_after(copied: Copied, more: u64) -> Result<u64> {
+    copied
+        .data
+        .checked_add(copied.holes)
+        .and_then(|total| total.checked_add(more))
+        .filter(|&end| end <= i64::MAX as u64)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "download offset must stay at most i64::MAX (the largest file offset): \
+                     {} bytes copied, {more} more reported",
+                    copied.total()
+                ),
+            )
+        })
+}
+
 /// Receive a download stream into `file` (written from offset 0). With `sparse` (the stream
 /// must be a sparse download) holes are skipped, not written, and the file is sized to the
 /// stream's end so a trailing hole stays a hole. Does not finish the stream.
@@ -160,12 +190,26 @@ pub fn download_to_file(
     let mut copied = Copied::default();
     loop {
         match stream.recv(&mut buffer, flags)? {
+            Recv::Data(n) if n > buffer.len() => {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "recv reported {n} bytes for a buffer of {}: a stream cannot fill more than its buffer",
+                        buffer.len()
+                    ),
+                ));
+            }
             Recv::Data(n) => {
+                end_after(copied, n as u64)?;
                 file.write_all_at(&buffer[..n], copied.total())
                     .map_err(|error| io_error("write", error))?;
                 copied.data += n as u64;
             }
-            Recv::Hole => copied.holes += stream.recv_hole(0)?.max(0) as u64,
+            Recv::Hole => {
+                let length = stream.recv_hole(0)?.max(0) as u64;
+                end_after(copied, length)?;
+                copied.holes += length;
+            }
             Recv::Eof => break,
             Recv::WouldBlock => {
                 return Err(Error::new(

@@ -109,13 +109,54 @@ fn empty_volume(backend: &dyn Backend, volume: &VolumeId) -> Result<()> {
     zero.finish()
 }
 
+/// The largest volume offset libvirt can reach (`off_t`); the daemon fails the bind past it with
+/// "Unable to seek … Invalid argument", the simulator would not: refused here for both.
+const MAX_OFFSET: u64 = i64::MAX as u64;
+
+/// Refuse a range that ends past [`MAX_OFFSET`] (or overflows), before anything is opened.
+fn check_range(offset: u64, length: u64) -> Result<()> {
+    if offset
+        .checked_add(length)
+        .is_none_or(|end| end > MAX_OFFSET)
+    {
+        return Err(refuse(format!(
+            "--offset {offset} + --length {length} must end at most at {MAX_OFFSET} \
+             (i64::MAX, libvirt's largest offset)"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse an empty path or a directory, naming the argument, before anything is opened.
+fn check_path(path: &Path) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(refuse("the file path is empty: name a local file"));
+    }
+    if path.is_dir() {
+        return Err(refuse(format!(
+            "{} is a directory: name a file",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn upload(args: &TransferArgs) -> Result<()> {
+    check_path(&args.file)?;
     let file =
         File::open(&args.file).map_err(io(format!("cannot open {}", args.file.display())))?;
-    let size = file
+    let metadata = file
         .metadata()
-        .map_err(io(format!("cannot stat {}", args.file.display())))?
-        .len();
+        .map_err(io(format!("cannot stat {}", args.file.display())))?;
+    if !metadata.is_file() {
+        // A device or pipe reports no size: nothing (or not what was meant) would be sent.
+        return Err(refuse(format!(
+            "{} is not a regular file: upload copies a file's bytes",
+            args.file.display()
+        )));
+    }
+    let size = metadata.len();
+    check_range(args.offset, args.length.max(size))?;
     if args.length != 0 && size > args.length {
         return Err(refuse(format!(
             "{} is {size} bytes, longer than --length {}",
@@ -162,14 +203,11 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
 }
 
 pub fn download(args: &TransferArgs) -> Result<()> {
+    check_path(&args.file)?;
+    // The length may run past the end (the download stops there); the offset may not pass
+    // libvirt's largest offset.
+    check_range(args.offset, 0)?;
     let (backend, volume) = connect(args)?;
-    let transfer = Transfer::Download {
-        volume,
-        offset: args.offset,
-        length: args.length,
-        sparse: args.sparse,
-    };
-    let mut stream = backend.open(StreamFlags::empty(), &transfer)?;
     let directory = args
         .file
         .parent()
@@ -184,6 +222,13 @@ pub fn download(args: &TransferArgs) -> Result<()> {
             "cannot create a file in {}",
             directory.display()
         )))?;
+    let transfer = Transfer::Download {
+        volume,
+        offset: args.offset,
+        length: args.length,
+        sparse: args.sparse,
+    };
+    let mut stream = backend.open(StreamFlags::empty(), &transfer)?;
     let bar = progress(0, "download");
     let copied = download_to_file(
         stream.as_mut(),

@@ -1,5 +1,6 @@
 //! virtstream's integration tests: one binary, a module per area.
 
+mod bad_input;
 mod cli;
 mod io_adapters;
 mod sparse_file;
