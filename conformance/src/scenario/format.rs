@@ -154,28 +154,85 @@ fn range(words: &[&str], line: usize) -> Result<(bool, u64, u64), ParseError> {
     Ok((sparse, offset, length))
 }
 
+/// The largest `send` / `recv` / `drain` size a scenario may ask for: the runner allocates it.
+/// Above [`libvirt_errors::MAX_REMOTE_SEND`] (33554408), so "data too long" stays testable.
+///
+/// [`libvirt_errors::MAX_REMOTE_SEND`]: stream_core::libvirt_errors::MAX_REMOTE_SEND
+const MAX_BUFFER: usize = 64 << 20;
+
+/// A buffer size (`send`, `recv`, `drain`): a number of at most [`MAX_BUFFER`].
+fn buffer_size(word: &str, line: usize, what: &str) -> Result<usize, ParseError> {
+    let size: usize = number(word, line, what)?;
+    if size > MAX_BUFFER {
+        return Err(ParseError {
+            line,
+            rule: format!(
+                "{what} must be at most {MAX_BUFFER} (the runner allocates it), got {size}"
+            ),
+        });
+    }
+    Ok(size)
+}
+
 fn parse_op(words: &[&str], line: usize) -> Result<Op, ParseError> {
+    let op = words[0];
     let arg = |index: usize, what: &str| {
         words.get(index).copied().ok_or_else(|| ParseError {
             line,
-            rule: format!("{} needs {what}", words[0]),
+            rule: format!("{op} needs {what}"),
         })
     };
+    // What each operation takes after its name: positional arguments, then optional words.
+    let (positional, optional): (usize, &[&str]) = match op {
+        "send" => (1, &["byte="]),
+        "send-hole" => (1, &["flags="]),
+        "recv" => (1, &["stop-at-hole", "flags="]),
+        "recv-hole" => (0, &["flags="]),
+        "drain" => (1, &["stop-at-hole"]),
+        "add-callback" | "update-callback" => (1, &[]),
+        "remove-callback" | "finish" | "abort" | "volume" => (0, &[]),
+        other => {
+            return Err(ParseError {
+                line,
+                rule: format!("unknown operation `{other}`"),
+            });
+        }
+    };
+    // A misspelt or misplaced word would otherwise be ignored and the scenario mean less.
+    for word in words.iter().skip(1 + positional) {
+        let known = optional.iter().any(|name| match name.strip_suffix('=') {
+            Some(key) => word
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with('=')),
+            None => word == name,
+        });
+        if !known {
+            let takes = if optional.is_empty() {
+                "nothing more".to_string()
+            } else {
+                optional.join(" ")
+            };
+            return Err(ParseError {
+                line,
+                rule: format!("unknown word `{word}` for {op} (it takes {takes})"),
+            });
+        }
+    }
     let mut flags = 0;
     let mut stop_at_hole = false;
     let mut byte = 7u8;
-    for word in words.iter().skip(1) {
+    for word in words.iter().skip(1 + positional) {
         if let Some(value) = flag_value(word, line)? {
             flags = value;
         } else if *word == "stop-at-hole" {
             stop_at_hole = true;
         } else if let Some(value) = word.strip_prefix("byte=") {
-            byte = number(value, line, "byte")?;
+            byte = number(value, line, "byte (0 to 255)")?;
         }
     }
-    Ok(match words[0] {
+    Ok(match op {
         "send" => Op::Send {
-            len: number(arg(1, "a length")?, line, "length")?,
+            len: buffer_size(arg(1, "a length")?, line, "send length")?,
             byte,
         },
         "send-hole" => Op::SendHole {
@@ -183,7 +240,7 @@ fn parse_op(words: &[&str], line: usize) -> Result<Op, ParseError> {
             flags,
         },
         "recv" => {
-            let len = number(arg(1, "a buffer size")?, line, "buffer size")?;
+            let len = buffer_size(arg(1, "a buffer size")?, line, "buffer size")?;
             Op::Recv {
                 len,
                 flags: flags | u32::from(stop_at_hole),
@@ -191,7 +248,7 @@ fn parse_op(words: &[&str], line: usize) -> Result<Op, ParseError> {
         }
         "recv-hole" => Op::RecvHole { flags },
         "drain" => Op::Drain {
-            len: number(arg(1, "a buffer size")?, line, "buffer size")?,
+            len: buffer_size(arg(1, "a buffer size")?, line, "buffer size")?,
             stop_at_hole,
         },
         "add-callback" => Op::AddCallback(events(words.get(1).copied(), line)?),
