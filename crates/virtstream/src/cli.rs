@@ -57,7 +57,8 @@ pub struct SoakArgs {
     /// Where report.md and report.json are written.
     #[arg(long, default_value = "target/soak")]
     pub report_dir: PathBuf,
-    /// Flip one byte of this transfer before it is checked (proves a mismatch is reported).
+    /// Flip one byte of the first completed, non-empty transfer from this index on, before it
+    /// is checked (proves a corrupted transfer is reported).
     #[arg(long, hide = true)]
     pub inject_mismatch: Option<u32>,
 }

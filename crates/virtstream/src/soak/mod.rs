@@ -152,6 +152,7 @@ fn soak(
     let (jobs, to_main, resume) = start_worker()?;
     let deadline = Duration::from_secs(args.deadline);
     let warm_up = (args.transfers / 20).clamp(1, 50);
+    let mut planted = false;
     for index in 0..args.transfers {
         let plan = Plan::draw(seed, index, args.max_size);
         if index == warm_up {
@@ -161,12 +162,18 @@ fn soak(
             report.skip(&plan);
             continue;
         }
+        // The first transfer from `--inject-mismatch` on whose bytes get checked at all.
+        let planting = args.inject_mismatch.is_some_and(|from| index >= from)
+            && !planted
+            && plan.ending == Ending::Complete
+            && plan.layout.size() > 0;
+        planted |= planting;
         let described = plan.to_string();
         let job = Job {
             volume: VolumeId::new(&target.pool, format!("soak-{seed:016x}-{index:05}.raw")),
             backend: backend.clone(),
             read_back: target.read_back(),
-            plant: args.inject_mismatch == Some(index),
+            plant: planting,
             plan: plan.clone(),
         };
         // Each transfer's own peak, so a kind of transfer whose memory follows its size shows.

@@ -3,4 +3,5 @@
 mod bad_input;
 mod cli;
 mod io_adapters;
+mod soak;
 mod sparse_file;
