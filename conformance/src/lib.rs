@@ -6,6 +6,7 @@
 
 mod check;
 pub mod differential;
+pub mod faults;
 mod fixture;
 mod report;
 pub mod rules;

@@ -215,7 +215,8 @@ impl FaultRun {
         }
     }
 
-    /// A hole call (`send_hole`, `recv_hole`) starts: may it go ahead?
+    /// A call that moves no data (`send_hole`, `recv_hole`, `finish`, `abort`) starts: may it
+    /// go ahead?
     pub fn hole_call(&mut self) -> Verdict {
         if let Some(error) = &self.raised {
             return Verdict::Fail(error.clone());

@@ -164,6 +164,14 @@ impl StreamInner {
         self.gate(call, verdict)
     }
 
+    /// `finish` or `abort` of a bound stream: the far side's error, a dead connection, or a
+    /// death point already reached all fail it.
+    fn close_gate(&mut self, call: Call) -> Result<()> {
+        self.failed(call)?;
+        let verdict = self.faults.hole_call();
+        self.gate(call, verdict).map(drop)
+    }
+
     /// Whether a remote download has packets (or its end) queued in the client.
     fn holds_received(&self) -> bool {
         matches!(&self.transfer, Some(TransferState::Remote(download)) if !download.waiting())
@@ -327,7 +335,7 @@ impl Stream for SimStream {
         inner.registration = None;
         let overflowed =
             matches!(&inner.transfer, Some(TransferState::Upload(upload)) if upload.overflowed());
-        let failure = match inner.failed(Call::Finish) {
+        let failure = match inner.close_gate(Call::Finish) {
             Err(error) => Some(error),
             Ok(()) => overflowed.then(libvirt_errors::no_space_left),
         };
@@ -345,8 +353,9 @@ impl Stream for SimStream {
         let failure = match action {
             AbortAction::Nothing => Ok(()),
             AbortAction::Cancel(_) => {
+                let failed = inner.close_gate(Call::Abort);
                 inner.transfer = None;
-                inner.failed(Call::Abort)
+                failed
             }
         };
         drop(inner);

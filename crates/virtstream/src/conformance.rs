@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use std::path::Path;
 
 use stream_conformance::differential::{check_nonblock, check_steps};
+use stream_conformance::faults::{Killable, MakeKillable, SimKillable, check_deaths, fault_rows};
 use stream_conformance::{Backend, Outcome, Report, all_rules, run_scenarios, run_suite};
 use stream_libvirt::LibvirtBackend;
 use stream_sim::{Profile, SimBackend, SimConfig, WouldBlock};
+use virtstream::killable::DaemonKillable;
 
 use crate::cli::{BackendName, ConformanceArgs};
 
@@ -103,6 +105,53 @@ fn differential_rows(
         .collect()
 }
 
+/// Random transfers whose daemon is killed part-way, per run: each starts a daemon.
+const DEATH_CASES: u32 = 24;
+
+fn make_sim() -> Result<Box<dyn Killable>, String> {
+    Ok(Box::new(SimKillable::new()))
+}
+
+/// The faults group: the fault rules on every backend with a daemon to kill (a fresh one per
+/// rule), then the death differential in the sim-remote and daemon columns.
+fn faults_rows(
+    backends: &[(&'static str, Box<dyn Backend>)],
+) -> Vec<(String, String, Vec<Outcome>)> {
+    let killable = |name: &str| -> Result<MakeKillable<'static>, String> {
+        if name == label(BackendName::SimRemote) {
+            Ok(&make_sim)
+        } else if name == label(BackendName::Daemon) {
+            Ok(&DaemonKillable::make)
+        } else {
+            Err("in-process driver: there is no daemon to kill".into())
+        }
+    };
+    let targets: Vec<_> = backends.iter().map(|(name, _)| killable(name)).collect();
+    let mut rows = fault_rows(&targets);
+    let both = targets.iter().filter(|target| target.is_ok()).count() == 2;
+    let verdict = if both {
+        match check_deaths(&DaemonKillable::make, DEATH_CASES) {
+            Ok(()) => Outcome::Pass,
+            Err(why) => Outcome::Fail(why),
+        }
+    } else {
+        Outcome::Skipped("needs both sim-remote and daemon".into())
+    };
+    let outcomes = targets
+        .iter()
+        .map(|target| match target {
+            Ok(_) => verdict.clone(),
+            Err(why) => Outcome::Skipped(why.clone()),
+        })
+        .collect();
+    rows.push((
+        format!("faults/differential ({DEATH_CASES} deaths)"),
+        "F".to_string(),
+        outcomes,
+    ));
+    rows
+}
+
 fn write_reports(report: &Report, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("report.md"), report.to_markdown())?;
@@ -141,6 +190,7 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios"));
     report.rows.extend(run_scenarios(&scenarios, &named));
     report.rows.extend(differential_rows(&backends, args.cases));
+    report.rows.extend(faults_rows(&backends));
     print!("{}", report.to_table());
     if let Err(error) = write_reports(&report, &args.report_dir) {
         eprintln!(

@@ -3,6 +3,7 @@
 //! a local file (holes kept, the trailing one included); `std::io` adapters over a stream.
 
 pub mod io;
+pub mod killable;
 pub mod sparse_file;
 
 pub use io::{StreamReader, StreamWriter};

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod faults;
 mod io_adapters;
 mod soak;
 mod sparse_file;

@@ -1,0 +1,83 @@
+//! The faults group: what streams and connections do when the daemon dies, checked on any
+//! backend whose daemon can be killed (the simulator's connection, a private libvirtd), plus
+//! the differential property that kills both at the same byte and compares what followed.
+//!
+//! Expected errors are libvirt 9.0's, measured (`stream_core::libvirt_errors::daemon_gone`).
+
+mod differential;
+mod rules;
+mod sim;
+mod trace;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use stream_core::Backend;
+
+pub use differential::check_deaths;
+pub use rules::FAULT_RULES;
+pub use sim::SimKillable;
+pub use trace::{DeathTrace, Direction, Plan};
+
+use crate::{Check, Outcome};
+
+/// A backend with a daemon the faults group may kill: a fresh one for every check.
+pub trait Killable {
+    /// The backend, connected to a live daemon until [`Killable::kill`].
+    fn backend(&self) -> &dyn Backend;
+    /// The daemon dies now (SIGKILL for a real one). Takes `&self`: the backend is in use
+    /// while the daemon dies.
+    fn kill(&self) -> Result<(), String>;
+    /// A name for reports.
+    fn name(&self) -> &str;
+}
+
+/// Makes a fresh [`Killable`] (a new daemon) for each check.
+pub type MakeKillable<'a> = &'a dyn Fn() -> Result<Box<dyn Killable>, String>;
+
+/// One fault rule.
+#[derive(Clone, Copy)]
+pub struct FaultRule {
+    /// Its name: also the name of its test.
+    pub id: &'static str,
+    /// The check.
+    pub check: fn(&dyn Killable) -> Check,
+}
+
+impl std::fmt::Debug for FaultRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+/// Run one fault rule on a fresh killable backend, a panic counting as a failure.
+pub fn run_fault_rule(rule: &FaultRule, make: MakeKillable<'_>) -> Outcome {
+    let target = match make() {
+        Ok(target) => target,
+        Err(why) => return Outcome::Fail(format!("cannot start a daemon to kill: {why}")),
+    };
+    match catch_unwind(AssertUnwindSafe(|| (rule.check)(target.as_ref()))) {
+        Ok(Ok(())) => Outcome::Pass,
+        Ok(Err(why)) => Outcome::Fail(why),
+        Err(_) => Outcome::Fail("panicked".into()),
+    }
+}
+
+/// The faults rows of the report: per backend, `Some(make)` runs the rules, `None` skips them
+/// with the reason given.
+pub fn fault_rows(
+    backends: &[Result<MakeKillable<'_>, String>],
+) -> Vec<(String, String, Vec<Outcome>)> {
+    FAULT_RULES
+        .iter()
+        .map(|rule| {
+            let outcomes = backends
+                .iter()
+                .map(|backend| match backend {
+                    Ok(make) => run_fault_rule(rule, *make),
+                    Err(why) => Outcome::Skipped(why.clone()),
+                })
+                .collect();
+            (format!("faults/{}", rule.id), "F".to_string(), outcomes)
+        })
+        .collect()
+}

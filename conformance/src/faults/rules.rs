@@ -1,0 +1,240 @@
+//! The fault rules: a daemon killed under a download, an upload, a sparse transfer and a
+//! NONBLOCK stream, and what the connection does afterwards. Expected values were measured on
+//! libvirt 9.0 (fixtures/libvirt-9.0/FINDINGS.md, Q11).
+
+use std::time::{Duration, Instant};
+
+use stream_core::libvirt_errors::daemon_gone;
+use stream_core::{EventSet, Layout, Recv, RecvFlags, StreamFlags, StreamState, Transfer};
+use stream_sim::MAX_PACKET;
+
+use super::trace::{Direction, Plan, trace};
+use super::{FaultRule, Killable};
+use crate::scenario::render_error;
+use crate::{Check, Fixture, ensure, ensure_eq};
+
+/// Every fault rule.
+pub const FAULT_RULES: &[FaultRule] = &[
+    FaultRule {
+        id: "download_dies_then_every_call_fails",
+        check: download_dies_then_every_call_fails,
+    },
+    FaultRule {
+        id: "sparse_download_dies_keeping_its_pending_hole",
+        check: sparse_download_dies_keeping_its_pending_hole,
+    },
+    FaultRule {
+        id: "upload_dies_then_every_call_fails",
+        check: upload_dies_then_every_call_fails,
+    },
+    FaultRule {
+        id: "nonblock_download_dies_with_an_error_not_would_block_forever",
+        check: nonblock_download_dies_with_an_error_not_would_block_forever,
+    },
+    FaultRule {
+        id: "dead_connection_refuses_binds_and_volume_calls",
+        check: dead_connection_refuses_binds_and_volume_calls,
+    },
+];
+
+pub(super) fn closed() -> String {
+    render_error(&daemon_gone::socket_closed())
+}
+
+/// What a stream's calls return after its first failure (measured): the data call and
+/// `finish` find the client closed; then the contract's closed stream.
+fn expected_later(data_call: &'static str) -> Vec<(&'static str, String)> {
+    vec![
+        (data_call, closed()),
+        ("finish", closed()),
+        (
+            "abort",
+            render_error(&stream_core::libvirt_errors::stream_closed()),
+        ),
+    ]
+}
+
+/// What the connection's calls return after the death (measured): volume and bind calls find
+/// the client closed; a new stream is made in the client.
+pub(super) fn expected_connection() -> Vec<(&'static str, String)> {
+    vec![
+        ("volume_layout", closed()),
+        ("open", closed()),
+        ("new_stream", "ok".to_string()),
+    ]
+}
+
+fn download_dies_then_every_call_fails(target: &dyn Killable) -> Check {
+    let plan = Plan {
+        layout: Layout::data(4 << 20),
+        direction: Direction::Download,
+        sparse: false,
+        chunk: 262_144,
+        kill_after: 524_288,
+    };
+    let backend = target.backend();
+    let trace = trace(backend, &plan, &mut || target.kill())?;
+    ensure_eq(
+        trace.mismatch,
+        None,
+        "received bytes differing from the volume",
+    )?;
+    // Only what the client had already taken off the socket may still come (≤ one packet).
+    ensure(trace.data_after_kill <= MAX_PACKET, || {
+        format!("{} bytes came after the kill", trace.data_after_kill)
+    })?;
+    // The backend parks the event loop for a blocking download: the recv itself reads EOF.
+    ensure_eq(
+        render_error(&trace.first_error),
+        render_error(&daemon_gone::end_of_file()),
+        "first failure",
+    )?;
+    ensure_eq(trace.later, expected_later("recv"), "calls after it")?;
+    ensure_eq(trace.connection, expected_connection(), "connection calls")
+}
+
+fn sparse_download_dies_keeping_its_pending_hole(target: &dyn Killable) -> Check {
+    let backend = target.backend();
+    let fixture = Fixture::new(backend);
+    let volume = fixture.volume("D4K H1M D4K")?;
+    let mut stream = fixture.download(&volume, true)?;
+    let mut buf = vec![0; 65_536];
+    let mut recv = |stream: &mut dyn stream_core::Stream| {
+        stream
+            .recv(&mut buf, RecvFlags::STOP_AT_HOLE)
+            .map_err(|error| render_error(&error))
+    };
+    ensure_eq(recv(stream.as_mut()), Ok(Recv::Data(4096)), "first recv")?;
+    ensure_eq(recv(stream.as_mut()), Ok(Recv::Hole), "second recv")?;
+    target.kill()?;
+    // recv_hole answers from the client's own state: the pending hole survives the death.
+    ensure_eq(
+        stream.recv_hole(0).map_err(|error| render_error(&error)),
+        Ok(1 << 20),
+        "recv_hole after the death",
+    )?;
+    ensure_eq(
+        recv(stream.as_mut()),
+        Err(render_error(&daemon_gone::end_of_file())),
+        "recv after the hole",
+    )?;
+    ensure_eq(
+        stream.recv_hole(0).map_err(|error| render_error(&error)),
+        Ok(0),
+        "recv_hole with none pending",
+    )
+}
+
+fn upload_dies_then_every_call_fails(target: &dyn Killable) -> Check {
+    // Killed just before the hole: the next call is a send_hole.
+    let plan = Plan {
+        layout: Layout::parse("D1M H1M D2M").map_err(|error| error.to_string())?,
+        direction: Direction::Upload,
+        sparse: true,
+        chunk: 262_144,
+        kill_after: 1 << 20,
+    };
+    let trace = trace(target.backend(), &plan, &mut || target.kill())?;
+    // The loop thread usually closes the client first; a call racing it writes into the dead
+    // socket (measured without a loop: Broken pipe).
+    let first = render_error(&trace.first_error);
+    ensure(
+        first == closed() || first == render_error(&daemon_gone::broken_pipe()),
+        || format!("first failure {first}"),
+    )?;
+    // Sends are queued in the client: which call fails first is timing, and when it was
+    // `finish` the stream is closed already.
+    if trace.first_call != "finish" {
+        ensure_eq(trace.later, expected_later("send"), "calls after it")?;
+    }
+    ensure_eq(trace.connection, expected_connection(), "connection calls")
+}
+
+fn nonblock_download_dies_with_an_error_not_would_block_forever(target: &dyn Killable) -> Check {
+    let backend = target.backend();
+    let fixture = Fixture::new(backend);
+    let volume = fixture.volume("D4M")?;
+    let mut stream = fixture.open(StreamFlags::NONBLOCK, Transfer::download(volume, false))?;
+    let events = std::sync::Arc::new(std::sync::Mutex::new(EventSet::empty()));
+    let seen = events.clone();
+    stream
+        .add_callback(
+            EventSet::READABLE | EventSet::WRITABLE | EventSet::ERROR | EventSet::HANGUP,
+            Box::new(move |events| {
+                if let Ok(mut seen) = seen.lock() {
+                    *seen |= events;
+                }
+            }),
+        )
+        .map_err(|error| format!("add_callback: {error}"))?;
+    target.kill()?;
+    let mut buf = vec![0; 262_144];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let error = loop {
+        match stream.recv(&mut buf, RecvFlags::empty()) {
+            Ok(Recv::Eof) => return Err("end of stream after the kill".into()),
+            Ok(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            Ok(got) => return Err(format!("still {got:?} 5 s after the kill")),
+            Err(error) => break error,
+        }
+    };
+    ensure_eq(
+        render_error(&error),
+        closed(),
+        "NONBLOCK recv after the death",
+    )?;
+    // Real libvirt never reports ERROR or HANGUP for a dead daemon (measured).
+    let seen = *events.lock().map_err(|_| "event lock poisoned")?;
+    ensure(!seen.intersects(EventSet::ERROR | EventSet::HANGUP), || {
+        format!("events after the death: {seen:?}")
+    })?;
+    ensure_eq(
+        stream
+            .remove_callback()
+            .map_err(|error| render_error(&error)),
+        Ok(()),
+        "remove_callback after the death",
+    )?;
+    ensure_eq(
+        stream.finish().map_err(|error| render_error(&error)),
+        Err(closed()),
+        "finish",
+    )?;
+    ensure_eq(stream.state(), StreamState::FinishFailed, "state")
+}
+
+fn dead_connection_refuses_binds_and_volume_calls(target: &dyn Killable) -> Check {
+    let backend = target.backend();
+    let fixture = Fixture::new(backend);
+    let volume = fixture.volume("D10")?;
+    target.kill()?;
+    let backend = target.backend();
+    let shown = |result: stream_core::Result<()>| result.map_err(|error| render_error(&error));
+    ensure_eq(
+        shown(backend.volume_layout(&volume).map(drop)),
+        Err(closed()),
+        "volume_layout",
+    )?;
+    ensure_eq(
+        shown(
+            backend
+                .open(
+                    StreamFlags::empty(),
+                    &Transfer::upload(volume.clone(), false),
+                )
+                .map(drop),
+        ),
+        Err(closed()),
+        "binding an upload",
+    )?;
+    ensure_eq(
+        shown(backend.delete_volume(&volume)),
+        Err(closed()),
+        "delete_volume",
+    )?;
+    // virStreamNew never leaves the client.
+    let stream = backend
+        .new_stream(StreamFlags::empty())
+        .map_err(|error| format!("new_stream: {error}"))?;
+    ensure_eq(stream.state(), StreamState::New, "new stream")
+}
