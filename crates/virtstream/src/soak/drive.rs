@@ -49,6 +49,8 @@ pub struct Job {
 pub struct Moved {
     pub data: u64,
     pub holes: u64,
+    /// NONBLOCK `WouldBlock` answers (each followed by a wait for the callback).
+    pub would_blocks: u64,
     /// NONBLOCK waits for an event that timed out (see [`EVENT_WAIT`]).
     pub lost_events: u64,
 }
@@ -152,6 +154,7 @@ impl Events {
     }
 
     fn wait(&self, moved: &mut Moved) {
+        moved.would_blocks += 1;
         if self.0.recv_timeout(EVENT_WAIT).is_err() {
             moved.lost_events += 1;
         }

@@ -122,6 +122,7 @@ impl Report {
         let add = |total: &mut Moved, moved: &Moved| {
             total.data += moved.data;
             total.holes += moved.holes;
+            total.would_blocks += moved.would_blocks;
             total.lost_events += moved.lost_events;
         };
         let kind = self.kind(plan);
@@ -323,7 +324,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "bytes: {} of data ({:.1} MiB) and {} in holes ({:.1} MiB) through streams",
+            "bytes through streams (verified and aborted transfers): {} of data ({:.1} MiB), {} in holes ({:.1} MiB)",
             self.moved.data,
             self.moved.data as f64 / MIB,
             self.moved.holes,
@@ -356,7 +357,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "NONBLOCK event waits that timed out ({} ms each): {}",
+            "NONBLOCK would-blocks: {}, of which the callback did not answer within {} ms: {}",
+            self.moved.would_blocks,
             super::drive::EVENT_WAIT.as_millis(),
             self.moved.lost_events
         );
@@ -445,7 +447,7 @@ impl Report {
         let hangs: Vec<String> = self.hangs.iter().map(|h| json_string(h)).collect();
         let number = |value: Option<u64>| value.map_or_else(|| "null".into(), |v| v.to_string());
         format!(
-            "{{\n  \"seed\": {},\n  \"planned\": {},\n  \"max_size\": {},\n  \"uri\": {},\n  \"restartable\": {},\n  \"passed\": {},\n  \"stopped_early\": {},\n  \"transfers\": {},\n  \"verified\": {},\n  \"aborted\": {},\n  \"restarted\": {},\n  \"skipped\": {},\n  \"data_bytes\": {},\n  \"hole_bytes\": {},\n  \"mismatches\": {},\n  \"mismatch_list\": {},\n  \"hangs\": {},\n  \"hang_list\": [{}],\n  \"unexpected_failures\": {},\n  \"failure_list\": {},\n  \"restart_errors\": [{}],\n  \"lost_events\": {},\n  \"rss_warm\": {},\n  \"rss_end\": {},\n  \"rss_peak\": {},\n  \"memory_bound\": {},\n  \"wall_seconds\": {:.3},\n  \"kinds\": {{{}}}\n}}\n",
+            "{{\n  \"seed\": {},\n  \"planned\": {},\n  \"max_size\": {},\n  \"uri\": {},\n  \"restartable\": {},\n  \"passed\": {},\n  \"stopped_early\": {},\n  \"transfers\": {},\n  \"verified\": {},\n  \"aborted\": {},\n  \"restarted\": {},\n  \"skipped\": {},\n  \"data_bytes\": {},\n  \"hole_bytes\": {},\n  \"mismatches\": {},\n  \"mismatch_list\": {},\n  \"hangs\": {},\n  \"hang_list\": [{}],\n  \"unexpected_failures\": {},\n  \"failure_list\": {},\n  \"restart_errors\": [{}],\n  \"would_blocks\": {},\n  \"lost_events\": {},\n  \"rss_warm\": {},\n  \"rss_end\": {},\n  \"rss_peak\": {},\n  \"memory_bound\": {},\n  \"wall_seconds\": {:.3},\n  \"kinds\": {{{}}}\n}}\n",
             self.seed,
             self.planned,
             self.max_size,
@@ -469,6 +471,7 @@ impl Report {
             self.failures.len(),
             pairs(&failures),
             groups.join(", "),
+            self.moved.would_blocks,
             self.moved.lost_events,
             number(self.memory.warm.rss),
             number(self.memory.end.rss),
