@@ -29,6 +29,9 @@ pub trait Killable {
     fn kill(&self) -> Result<(), String>;
     /// A name for reports.
     fn name(&self) -> &str;
+    /// Give the backend's event loop a turn, for backends whose loop is stepped by the caller
+    /// (the simulator); real libvirt's loop runs on its own thread.
+    fn run_events(&self) {}
 }
 
 /// Makes a fresh [`Killable`] (a new daemon) for each check.

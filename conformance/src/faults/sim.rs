@@ -44,4 +44,8 @@ impl Killable for SimKillable {
     fn name(&self) -> &str {
         "sim-remote"
     }
+
+    fn run_events(&self) {
+        self.sim.run_once();
+    }
 }

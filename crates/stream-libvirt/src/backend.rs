@@ -13,6 +13,7 @@ use virt::storage_vol::StorageVol;
 use virt::sys;
 
 use crate::error::{from_virt, last_error};
+use crate::hangup::Watchers;
 use crate::stream::LibvirtStream;
 use crate::{event_loop, layout_io};
 
@@ -21,6 +22,8 @@ use crate::{event_loop, layout_io};
 pub struct LibvirtBackend {
     connection: Arc<Connect>,
     capabilities: Capabilities,
+    /// Registered callbacks, told when the daemon dies.
+    watchers: Arc<Watchers>,
 }
 
 // SAFETY: libvirt connections are thread-safe; `Connect` only wraps the pointer.
@@ -63,9 +66,12 @@ impl LibvirtBackend {
         } else {
             Capabilities::remote_storage()
         };
+        // SAFETY: the connection was just opened and is alive.
+        let watchers = Watchers::attach(unsafe { connection.as_ptr() });
         Ok(LibvirtBackend {
             connection: Arc::new(connection),
             capabilities,
+            watchers,
         })
     }
 
@@ -89,6 +95,7 @@ impl LibvirtBackend {
             ptr,
             Lifecycle::new(self.kind(), flags),
             self.connection.clone(),
+            self.watchers.clone(),
             downloads,
         ))
     }

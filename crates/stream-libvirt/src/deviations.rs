@@ -16,4 +16,7 @@
 //! | event callback with no function | segfault | impossible: a `Box<dyn FnMut>` is never null |
 //! | NONBLOCK stream with no event loop | `-2` forever | the crate runs the loop while a NONBLOCK stream or a callback lives |
 //! | † write to a dead daemon | SIGPIPE kills the process | SIGPIPE ignored: the call returns an error |
+//! | NONBLOCK `recv` after the daemon died (Q11) | `-2` forever, never an error | libvirt's "client socket is closed" once libvirt has closed the connection (within ~60 ms) |
+//! | event callback when the daemon dies (Q11) | `ERROR`/`HANGUP` never fire, `READABLE` never again, `WRITABLE` keeps firing ~300,000 times/s where asked for | the callback gets `ERROR \| HANGUP` once (from the connection's close callback) |
+//! | a call after a `finish` that failed because the daemon died (Q11) | "client socket is closed" | "stream is closed", as after any failed `finish` |
 //! | `recv` flags on a local stream | "not supported: virStreamRecvFlags" even for `STOP_AT_HOLE` | `STOP_AT_HOLE` on a non-sparse stream is a plain `recv`; unknown bits keep libvirt's error |

@@ -12,6 +12,7 @@ pub mod daemon_control;
 pub mod deviations;
 mod error;
 mod event_loop;
+mod hangup;
 mod layout_io;
 mod stream;
 

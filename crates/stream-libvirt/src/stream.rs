@@ -13,6 +13,7 @@ use virt::sys;
 use crate::callback;
 use crate::error::last_error;
 use crate::event_loop::{Demand, Quiet};
+use crate::hangup::Watchers;
 
 /// A real libvirt stream.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub struct LibvirtStream {
     lifecycle: Lifecycle,
     /// Keeps the connection open as long as the stream lives.
     connection: Arc<virt::connect::Connect>,
+    /// The connection's callbacks, told when the daemon dies.
+    watchers: Arc<Watchers>,
     /// NONBLOCK streams need the event loop for their whole life; blocking ones want it parked.
     _loop_need: LoopNeed,
     /// A registered callback needs the event loop while registered.
@@ -38,6 +41,7 @@ impl LibvirtStream {
         ptr: sys::virStreamPtr,
         lifecycle: Lifecycle,
         connection: Arc<virt::connect::Connect>,
+        watchers: Arc<Watchers>,
         downloads: bool,
     ) -> Self {
         let loop_need = if lifecycle.nonblock() {
@@ -52,6 +56,7 @@ impl LibvirtStream {
             ptr,
             lifecycle,
             connection,
+            watchers,
             _loop_need: loop_need,
             callback_demand: None,
         }
@@ -68,7 +73,7 @@ impl LibvirtStream {
     /// Whether the daemon at the other end is still there (always, for in-process drivers).
     fn connection_alive(&self) -> bool {
         // SAFETY: the connection outlives the stream (held above).
-        unsafe { sys::virConnectIsAlive(self.connection.as_ptr()) == 1 }
+        !self.watchers.is_dead() && unsafe { sys::virConnectIsAlive(self.connection.as_ptr()) == 1 }
     }
 
     /// libvirt's remote driver keeps a callback past finish/abort; the contract removes it first.
@@ -153,7 +158,7 @@ impl Stream for LibvirtStream {
         }
         let demand = Demand::new();
         // SAFETY: live stream.
-        check(unsafe { callback::add(self.ptr, events, callback) })?;
+        check(unsafe { callback::add(self.ptr, events, callback, &self.watchers) })?;
         self.callback_demand = Some(demand);
         self.lifecycle.set_callback(true);
         Ok(())

@@ -62,6 +62,8 @@ pub struct StreamInner {
     pub faults: FaultRun,
     /// The connection the stream runs over.
     pub connection: Arc<Connection>,
+    /// The callback was told that the daemon died.
+    pub hung_up: bool,
 }
 
 /// What a data call may do once the faults have had their say.
@@ -112,6 +114,7 @@ impl StreamInner {
             mutation,
             faults: FaultRun::default(),
             connection,
+            hung_up: false,
         }
     }
 
@@ -426,6 +429,11 @@ impl StreamInner {
             // A regular file polls readable and writable at all times.
             TransferState::Local(_) => (EventSet::READABLE | EventSet::WRITABLE) & wanted,
         };
+        // Both backends tell a callback once that the daemon died, whatever it asked for (raw
+        // libvirt never does: see stream-libvirt's hangup module).
+        if self.connection.is_dead() && !std::mem::replace(&mut self.hung_up, true) {
+            return Some(ready | EventSet::ERROR | EventSet::HANGUP);
+        }
         Some(ready)
     }
 }
