@@ -26,6 +26,11 @@ pub enum ErrorKind {
     Internal,
     /// A pool, volume or domain that does not exist.
     NotFound,
+    /// The daemon at the other end is gone (killed, restarted, its socket closed): nothing on
+    /// this connection will work again; connect anew. libvirt reports it under several codes
+    /// (`VIR_ERR_INTERNAL_ERROR` "client socket is closed", `VIR_ERR_SYSTEM_ERROR` "End of
+    /// file while reading data", ...), so the kind is what tells it apart.
+    Disconnected,
 }
 
 impl ErrorKind {
@@ -41,6 +46,7 @@ impl ErrorKind {
             ErrorKind::Handler => "handler",
             ErrorKind::Internal => "internal",
             ErrorKind::NotFound => "not-found",
+            ErrorKind::Disconnected => "disconnected",
         }
     }
 
@@ -50,7 +56,7 @@ impl ErrorKind {
     }
 }
 
-const ALL_KINDS: [ErrorKind; 9] = [
+const ALL_KINDS: [ErrorKind; 10] = [
     ErrorKind::Closed,
     ErrorKind::NotSupported,
     ErrorKind::InvalidArgument,
@@ -60,6 +66,7 @@ const ALL_KINDS: [ErrorKind; 9] = [
     ErrorKind::Handler,
     ErrorKind::Internal,
     ErrorKind::NotFound,
+    ErrorKind::Disconnected,
 ];
 
 impl fmt::Display for ErrorKind {

@@ -1,6 +1,7 @@
 //! libvirt's errors as `stream_core::Error`: code, domain and message carried unchanged, plus a
 //! kind chosen from the code.
 
+use stream_core::libvirt_errors::daemon_gone;
 use stream_core::{Error, ErrorKind, code};
 
 /// The error libvirt recorded for this thread's last failed call.
@@ -13,14 +14,17 @@ pub fn from_virt(error: &virt::error::Error) -> Error {
     let code = error.code().to_raw() as i32;
     let domain = error.domain().to_raw() as i32;
     Error::libvirt(
-        kind_of(code, error.message()),
+        kind_of(code, domain, error.message()),
         code,
         domain,
         error.message(),
     )
 }
 
-fn kind_of(libvirt_code: i32, message: &str) -> ErrorKind {
+fn kind_of(libvirt_code: i32, domain: i32, message: &str) -> ErrorKind {
+    if daemon_gone::is_daemon_gone(libvirt_code, domain, message) {
+        return ErrorKind::Disconnected;
+    }
     match libvirt_code {
         code::NO_SUPPORT => ErrorKind::NotSupported,
         code::INVALID_ARG => ErrorKind::InvalidArgument,

@@ -10,12 +10,29 @@
 //! behave as on a live connection.
 
 use crate::error::{code, domain};
+
+/// Whether libvirt's error (`code`, `domain`, `message`) says the daemon is gone: the three
+/// errors below, plus "Cannot recv data: Connection reset by peer" (measured once, Q11).
+pub fn is_daemon_gone(code: i32, domain: i32, message: &str) -> bool {
+    domain == domain::RPC
+        && match code {
+            code::INTERNAL_ERROR => message == "internal error: client socket is closed",
+            code::SYSTEM_ERROR => [
+                "End of file while reading data",
+                "Cannot write data",
+                "Cannot recv data",
+            ]
+            .iter()
+            .any(|start| message.starts_with(start)),
+            _ => false,
+        }
+}
 use crate::{Error, ErrorKind};
 
 /// The first blocking `recv` to notice (the event loop parked): the socket read hit EOF.
 pub fn end_of_file() -> Error {
     Error::libvirt(
-        ErrorKind::System,
+        ErrorKind::Disconnected,
         code::SYSTEM_ERROR,
         domain::RPC,
         "End of file while reading data: Input/output error",
@@ -25,7 +42,7 @@ pub fn end_of_file() -> Error {
 /// A `send` that wrote to the dead socket before the event loop noticed (timing).
 pub fn broken_pipe() -> Error {
     Error::libvirt(
-        ErrorKind::System,
+        ErrorKind::Disconnected,
         code::SYSTEM_ERROR,
         domain::RPC,
         "Cannot write data: Broken pipe",
@@ -36,9 +53,40 @@ pub fn broken_pipe() -> Error {
 /// stream, volume and pool calls.
 pub fn socket_closed() -> Error {
     Error::libvirt(
-        ErrorKind::Internal,
+        ErrorKind::Disconnected,
         code::INTERNAL_ERROR,
         domain::RPC,
         "internal error: client socket is closed",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemon_gone_errors_are_recognised_and_others_are_not() {
+        for error in [end_of_file(), broken_pipe(), socket_closed()] {
+            let libvirt = error.libvirt_code().unwrap();
+            assert!(is_daemon_gone(
+                libvirt.code,
+                libvirt.domain,
+                error.message()
+            ));
+        }
+        let reset = "Cannot recv data: Connection reset by peer";
+        assert!(is_daemon_gone(code::SYSTEM_ERROR, domain::RPC, reset));
+        let closed = crate::libvirt_errors::stream_closed();
+        let libvirt = closed.libvirt_code().unwrap();
+        assert!(!is_daemon_gone(
+            libvirt.code,
+            libvirt.domain,
+            closed.message()
+        ));
+        assert!(!is_daemon_gone(
+            code::SYSTEM_ERROR,
+            domain::STREAMS,
+            "cannot write to stream: No space left on device"
+        ));
+    }
 }
