@@ -4,6 +4,7 @@ mod bench;
 mod ci;
 mod conformance;
 mod daemon;
+mod fuzz;
 mod setup;
 mod soak;
 mod test;
@@ -55,6 +56,16 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// The fuzz targets (scenario parser, layout notation, simulator sequences) in release mode with
+    /// many cases each; prints cases, failures and time per target. Targets to run go after `--`.
+    Fuzz {
+        /// Random cases per target (each target also replays its corpus under `fixtures/fuzz/`).
+        #[arg(long, default_value_t = fuzz::DEFAULT_CASES)]
+        cases: u32,
+        /// Targets to run (default: all): scenario_parser, layout_notation, sim_sequences.
+        #[arg(last = true)]
+        targets: Vec<String>,
+    },
     /// Everything CI checks: formatting, clippy, `test`, then `conformance`.
     Ci,
 }
@@ -68,6 +79,7 @@ fn main() -> Result<ExitCode, Error> {
         Command::Bench { target, args } => bench::run(target, &args)?,
         Command::Daemon { action } => daemon::run(action)?,
         Command::Ci => ci::run()?,
+        Command::Fuzz { cases, targets } => fuzz::run(cases, &targets)?,
         // The soak's exit status is its verdict, passed through unchanged.
         Command::Soak { args } => return soak::run(&args),
     }
