@@ -127,7 +127,7 @@ impl Backend for Screenshots {
             ));
         };
         if name != "test" {
-            return Err(libvirt_errors::no_domain(name));
+            return Err(libvirt_errors::no_domain());
         }
         let mut lifecycle = Lifecycle::new(StreamKind::Local, flags);
         lifecycle.bind(Binding {

@@ -213,6 +213,8 @@ pub mod code {
     pub const NO_STORAGE_VOL: i32 = 50;
     /// `VIR_ERR_OPERATION_INVALID`
     pub const OPERATION_INVALID: i32 = 55;
+    /// `VIR_ERR_STORAGE_VOL_EXIST`
+    pub const STORAGE_VOL_EXIST: i32 = 90;
 }
 
 /// libvirt's `virErrorDomain` values this project produces or matches.

@@ -140,6 +140,9 @@ impl LibvirtBackend {
                         Direction::Download,
                     )
                 };
+                if *sparse && !upload {
+                    refuse_past_end(&vol, *offset)?;
+                }
                 let flags = if *sparse { sparse_flag } else { 0 };
                 // SAFETY: live volume and stream.
                 if unsafe { bind(vol.as_ptr(), stream.as_ptr(), *offset, *length, flags) } < 0 {
@@ -183,6 +186,17 @@ impl LibvirtBackend {
         stream.lifecycle_mut().bind(binding);
         Ok(())
     }
+}
+
+/// A sparse download may not start past the volume's end (see
+/// `libvirt_errors::guard::sparse_download_past_end`). A dir pool's capacity is the file's size,
+/// refreshed by the daemon on every `virStorageVolGetInfo`.
+fn refuse_past_end(vol: &StorageVol, offset: u64) -> Result<()> {
+    let size = vol.info().map_err(|error| from_virt(&error))?.capacity;
+    if offset > size {
+        return Err(stream_core::libvirt_errors::guard::sparse_download_past_end(offset, size));
+    }
+    Ok(())
 }
 
 /// `virStorageVolUpload` and `virStorageVolDownload`.

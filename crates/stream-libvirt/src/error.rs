@@ -28,7 +28,7 @@ fn kind_of(libvirt_code: i32, domain: i32, message: &str) -> ErrorKind {
     match libvirt_code {
         code::NO_SUPPORT => ErrorKind::NotSupported,
         code::INVALID_ARG => ErrorKind::InvalidArgument,
-        code::OPERATION_INVALID => ErrorKind::InvalidOperation,
+        code::OPERATION_INVALID | code::STORAGE_VOL_EXIST => ErrorKind::InvalidOperation,
         code::SYSTEM_ERROR => ErrorKind::System,
         code::RPC => ErrorKind::Rpc,
         code::NO_DOMAIN | code::NO_STORAGE_POOL | code::NO_STORAGE_VOL => ErrorKind::NotFound,
@@ -54,6 +54,10 @@ mod tests {
         assert_eq!(code::NO_DOMAIN, sys::VIR_ERR_NO_DOMAIN as i32);
         assert_eq!(code::NO_STORAGE_POOL, sys::VIR_ERR_NO_STORAGE_POOL as i32);
         assert_eq!(code::NO_STORAGE_VOL, sys::VIR_ERR_NO_STORAGE_VOL as i32);
+        assert_eq!(
+            code::STORAGE_VOL_EXIST,
+            sys::VIR_ERR_STORAGE_VOL_EXIST as i32
+        );
         assert_eq!(
             code::OPERATION_INVALID,
             sys::VIR_ERR_OPERATION_INVALID as i32

@@ -247,6 +247,12 @@ impl SimBackend {
                 },
             ) => {
                 let (snapshot, layout) = self.snapshot(volume)?;
+                if *sparse && *offset > snapshot.size() {
+                    return Err(libvirt_errors::guard::sparse_download_past_end(
+                        *offset,
+                        snapshot.size(),
+                    ));
+                }
                 let end = range_end(snapshot.size(), *offset, *length);
                 let max_packet = if self.config.breaks(Mutation::WholeChunkPackets) {
                     READ_CHUNK
@@ -269,7 +275,7 @@ impl SimBackend {
             }
             (Profile::Local, Transfer::Screenshot { domain: name, .. }) => {
                 if name != TEST_DOMAIN {
-                    return Err(libvirt_errors::no_domain(name));
+                    return Err(libvirt_errors::no_domain());
                 }
                 let mut screen = Volume::default();
                 screen.write(0, TEST_SCREENSHOT);
@@ -291,9 +297,10 @@ impl SimBackend {
                 };
                 return Err(libvirt_errors::driver_lacks(function, domain::STORAGE));
             }
+            // The storage daemon has no domain driver: the lookup before the screenshot fails.
             (Profile::Remote, Transfer::Screenshot { .. }) => {
                 return Err(libvirt_errors::driver_lacks(
-                    "virDomainScreenshot",
+                    "virDomainLookupByName",
                     domain::DOMAIN,
                 ));
             }
@@ -334,9 +341,11 @@ impl Backend for SimBackend {
     fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()> {
         self.alive()?;
         let mut storage = storage::lock(&self.storage);
-        storage
-            .pool_mut(&volume.pool)?
-            .insert(volume.name.clone(), Volume::from_layout(layout));
+        let pool = storage.pool_mut(&volume.pool)?;
+        if pool.contains_key(&volume.name) {
+            return Err(libvirt_errors::volume_exists(&volume.name));
+        }
+        pool.insert(volume.name.clone(), Volume::from_layout(layout));
         Ok(())
     }
 

@@ -135,6 +135,7 @@ impl RemoteDownload {
         if self.hole_length == 0 && self.mutation == Some(Mutation::RecvHoleFailsWhenNonePending) {
             return None;
         }
-        Some(std::mem::take(&mut self.hole_length) as i64)
+        // Volumes stop at i64::MAX (uploads past it fail), so this never saturates.
+        Some(i64::try_from(std::mem::take(&mut self.hole_length)).unwrap_or(i64::MAX))
     }
 }

@@ -336,11 +336,13 @@ impl Stream for SimStream {
         }
         inner.lifecycle.check_finish()?;
         inner.registration = None;
-        let overflowed =
-            matches!(&inner.transfer, Some(TransferState::Upload(upload)) if upload.overflowed());
+        let written = match &inner.transfer {
+            Some(TransferState::Upload(upload)) => upload.failure(),
+            _ => None,
+        };
         let failure = match inner.close_gate(Call::Finish) {
             Err(error) => Some(error),
-            Ok(()) => overflowed.then(libvirt_errors::no_space_left),
+            Ok(()) => written,
         };
         inner.lifecycle.finished(failure.is_none());
         inner.transfer = None;

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use stream_core::{Result, VolumeId, libvirt_errors};
+use stream_core::{Error, Result, VolumeId, libvirt_errors};
 
 use crate::storage::Storage;
 
@@ -18,7 +18,8 @@ pub struct Upload {
     volume: VolumeId,
     position: u64,
     limit: u64,
-    overflowed: bool,
+    /// The daemon's first write failure, reported by `finish` (the upload is over for it).
+    failure: Option<Error>,
     /// Each hole truncates the file at its end (libvirt's fdstream); off only for a mutation.
     truncate_holes: bool,
 }
@@ -42,7 +43,7 @@ impl Upload {
             volume,
             position: offset,
             limit,
-            overflowed: false,
+            failure: None,
             truncate_holes,
         }
     }
@@ -53,9 +54,16 @@ impl Upload {
         if data.len() > libvirt_errors::MAX_REMOTE_SEND {
             return Err(libvirt_errors::send_too_long(data.len()));
         }
+        if self.failure.is_some() {
+            // The daemon stopped writing at its first failure; the client does not know yet.
+            return Ok(data.len());
+        }
+        if self.past_off_t(data.len() as u64) {
+            return Ok(data.len());
+        }
         let room = self.limit.saturating_sub(self.position);
         if data.len() as u64 > room {
-            self.overflowed = true;
+            self.failure = Some(libvirt_errors::no_space_left());
         }
         let take = (data.len().min(lands) as u64).min(room) as usize;
         if take > 0 {
@@ -70,6 +78,9 @@ impl Upload {
 
     /// Skip `length` bytes: move the position and truncate the file there.
     pub fn send_hole(&mut self, length: u64) -> Result<()> {
+        if self.failure.is_some() || self.past_off_t(length) {
+            return Ok(());
+        }
         self.position = self.position.saturating_add(length).min(self.limit);
         let mut storage = crate::storage::lock(&self.storage);
         let volume = storage.volume_mut(&self.volume)?;
@@ -80,8 +91,18 @@ impl Upload {
         Ok(())
     }
 
-    /// Whether the upload wrote past its range (`finish` then fails).
-    pub fn overflowed(&self) -> bool {
-        self.overflowed
+    /// Whether moving `by` bytes would take the file past `off_t` (i64::MAX): the daemon's
+    /// seek fails, and `finish` reports it (measured: fixtures/libvirt-9.0/q12-sparse-past-end).
+    fn past_off_t(&mut self, by: u64) -> bool {
+        let past = self.position.saturating_add(by) > i64::MAX as u64;
+        if past {
+            self.failure = Some(libvirt_errors::seek_failed(&self.volume.name));
+        }
+        past
+    }
+
+    /// The daemon's first write failure, if any: `finish` fails with it.
+    pub fn failure(&self) -> Option<Error> {
+        self.failure.clone()
     }
 }

@@ -53,7 +53,21 @@ fn every_error() -> Vec<(&'static str, Error)> {
         ("send_too_long", libvirt_errors::send_too_long(41_943_040)),
         ("no_pool", libvirt_errors::no_pool("p")),
         ("no_volume", libvirt_errors::no_volume("v")),
-        ("no_domain", libvirt_errors::no_domain("d")),
+        ("no_domain", libvirt_errors::no_domain()),
+        ("volume_exists", libvirt_errors::volume_exists("v.raw")),
+        ("seek_failed", libvirt_errors::seek_failed("vol.raw")),
+        (
+            "daemon_gone::end_of_file",
+            libvirt_errors::daemon_gone::end_of_file(),
+        ),
+        (
+            "daemon_gone::broken_pipe",
+            libvirt_errors::daemon_gone::broken_pipe(),
+        ),
+        (
+            "daemon_gone::socket_closed",
+            libvirt_errors::daemon_gone::socket_closed(),
+        ),
         (
             "driver_lacks",
             libvirt_errors::driver_lacks("virStorageVolUpload", 18),
@@ -61,6 +75,10 @@ fn every_error() -> Vec<(&'static str, Error)> {
         ("guard::empty_send", guard::empty_send()),
         ("guard::hole_length", guard::hole_length(0)),
         ("guard::hole_flags", guard::hole_flags(1)),
+        (
+            "guard::sparse_download_past_end",
+            guard::sparse_download_past_end(11, 10),
+        ),
         ("guard::send_on_download", guard::send_on_download("send")),
         ("guard::recv_on_upload", guard::recv_on_upload()),
         (

@@ -142,3 +142,27 @@ fn state_of_download() -> stream_core::StreamState {
         sparse: true,
     })
 }
+
+/// A volume cannot grow past `off_t` (i64::MAX): the upload's sends are taken, nothing lands,
+/// and `finish` reports the daemon's failed seek, as libvirt 9.0 does (fixtures/libvirt-9.0/
+/// q12-sparse-past-end: `send-hole 9223372036854775000` then `send 10000` fails at finish).
+#[test]
+fn uploads_past_off_t_fail_at_finish_and_leave_the_volume_alone() {
+    let sim = SimBackend::new(Profile::Remote);
+    let volume = VolumeId::new("default", "v");
+    sim.create_volume(&volume, &Layout::parse("D10").unwrap())
+        .unwrap();
+    let mut stream = sim
+        .open(
+            StreamFlags::empty(),
+            &Transfer::upload(volume.clone(), true),
+        )
+        .unwrap();
+    stream.send_hole(9_223_372_036_854_775_000, 0).unwrap();
+    assert!(stream.send(&[1; 10_000]).is_ok());
+    let error = stream.finish().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::System);
+    assert!(error.message().starts_with("unable to seek in"), "{error}");
+    let layout = sim.volume_layout(&volume).unwrap();
+    assert!(layout.size() <= i64::MAX as u64, "{layout}");
+}

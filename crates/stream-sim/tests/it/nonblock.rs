@@ -95,8 +95,6 @@ fn screenshot_of_an_unknown_domain_is_libvirts_error() {
         )
         .err()
         .unwrap();
-    assert_eq!(
-        error.message(),
-        "Domain not found: no domain with matching name 'nope'"
-    );
+    // libvirt 9.0's test driver names no domain (measured).
+    assert_eq!(error.message(), "Domain not found");
 }
