@@ -5,6 +5,24 @@
 //! [`SimBackend::inject`](crate::SimBackend::inject) follows. Calls are counted per stream (only
 //! `send` and `recv` that pass the stream's own argument checks count, first call = 1); bytes are
 //! the transfer's position: data sent or received, plus holes sent or received.
+//!
+//! ```
+//! use stream_core::{Backend, ErrorKind, Layout, Recv, RecvFlags, StreamFlags, Transfer, VolumeId};
+//! use stream_sim::{FaultPlan, InjectedError, Profile, SimBackend};
+//!
+//! let sim = SimBackend::new(Profile::Remote);
+//! let volume = VolumeId::new("default", "disk.raw");
+//! sim.create_volume(&volume, &Layout::parse("D1M").unwrap()).unwrap();
+//! let failing_read = InjectedError::new(ErrorKind::System, 38, 38, "cannot read from stream: Input/output error");
+//! sim.inject(FaultPlan::new().short_at(1, 100).error_at(1000, failing_read));
+//! let mut stream = sim.open(StreamFlags::empty(), &Transfer::download(volume, false)).unwrap();
+//! let mut buf = vec![0; 65536];
+//! assert_eq!(stream.recv(&mut buf, RecvFlags::empty()).unwrap(), Recv::Data(100)); // short
+//! assert_eq!(stream.recv(&mut buf, RecvFlags::empty()).unwrap(), Recv::Data(900)); // up to the error
+//! let error = stream.recv(&mut buf, RecvFlags::empty()).unwrap_err();
+//! assert_eq!(error.message(), "cannot read from stream: Input/output error");
+//! assert_eq!(stream.finish().unwrap_err(), error); // libvirt keeps a far-side error
+//! ```
 
 use stream_core::{Error, ErrorKind, Result, StreamFlags, StreamKind};
 
