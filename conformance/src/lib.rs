@@ -8,6 +8,7 @@ mod check;
 pub mod differential;
 pub mod faults;
 mod fixture;
+pub mod json;
 mod report;
 pub mod rules;
 pub mod scenario;

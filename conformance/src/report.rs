@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use stream_core::Backend;
 
 use crate::Fixture;
+use crate::json;
 use crate::rules::Rule;
 use crate::scenario::{Scenario, parse, play, scenario_files};
 
@@ -171,7 +172,7 @@ impl Report {
 
     /// The report as JSON: `{"backends": [...], "rows": [{"id", "section", "results": [{"outcome", "reason"}]}]}`.
     pub fn to_json(&self) -> String {
-        let backends: Vec<String> = self.backends.iter().map(|b| json_string(b)).collect();
+        let backends: Vec<String> = self.backends.iter().map(|b| json::string(b)).collect();
         let rows: Vec<String> = self
             .rows
             .iter()
@@ -181,18 +182,18 @@ impl Report {
                     .map(|outcome| {
                         let reason = match outcome {
                             Outcome::Pass => "null".to_string(),
-                            Outcome::Fail(why) | Outcome::Skipped(why) => json_string(why),
+                            Outcome::Fail(why) | Outcome::Skipped(why) => json::string(why),
                         };
                         format!(
                             "{{\"outcome\":{},\"reason\":{reason}}}",
-                            json_string(outcome.label())
+                            json::string(outcome.label())
                         )
                     })
                     .collect();
                 format!(
                     "{{\"id\":{},\"section\":{},\"results\":[{}]}}",
-                    json_string(id),
-                    json_string(section),
+                    json::string(id),
+                    json::string(section),
                     results.join(",")
                 )
             })
@@ -257,34 +258,5 @@ impl Report {
             let _ = writeln!(out, "{note}");
         }
         out
-    }
-}
-
-/// A JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
     }
 }

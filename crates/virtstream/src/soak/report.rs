@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
+use stream_conformance::json;
 
 use super::drive::{Failure, Moved, Outcome};
 use super::memory::Sample;
@@ -404,7 +405,7 @@ impl Report {
             .map(|(name, k)| {
                 format!(
                     "{}: {{\"run\": {}, \"verified\": {}, \"aborted\": {}, \"restarted\": {}, \"failed\": {}, \"mismatched\": {}, \"skipped\": {}, \"peak_rss\": {}}}",
-                    json_string(name),
+                    json::string(name),
                     k.run,
                     k.verified,
                     k.aborted,
@@ -422,8 +423,8 @@ impl Report {
                 .map(|(transfer, error)| {
                     format!(
                         "{{\"transfer\": {}, \"error\": {}}}",
-                        json_string(transfer),
-                        json_string(error)
+                        json::string(transfer),
+                        json::string(error)
                     )
                 })
                 .collect();
@@ -442,21 +443,21 @@ impl Report {
         let groups: Vec<String> = self
             .restart_groups()
             .into_iter()
-            .map(|(n, error)| format!("{{\"count\": {n}, \"error\": {}}}", json_string(&error)))
+            .map(|(n, error)| format!("{{\"count\": {n}, \"error\": {}}}", json::string(&error)))
             .collect();
-        let hangs: Vec<String> = self.hangs.iter().map(|h| json_string(h)).collect();
+        let hangs: Vec<String> = self.hangs.iter().map(|h| json::string(h)).collect();
         let number = |value: Option<u64>| value.map_or_else(|| "null".into(), |v| v.to_string());
         format!(
             "{{\n  \"seed\": {},\n  \"planned\": {},\n  \"max_size\": {},\n  \"uri\": {},\n  \"restartable\": {},\n  \"passed\": {},\n  \"stopped_early\": {},\n  \"transfers\": {},\n  \"verified\": {},\n  \"aborted\": {},\n  \"restarted\": {},\n  \"skipped\": {},\n  \"data_bytes\": {},\n  \"hole_bytes\": {},\n  \"mismatches\": {},\n  \"mismatch_list\": {},\n  \"hangs\": {},\n  \"hang_list\": [{}],\n  \"unexpected_failures\": {},\n  \"failure_list\": {},\n  \"restart_errors\": [{}],\n  \"would_blocks\": {},\n  \"lost_events\": {},\n  \"rss_warm\": {},\n  \"rss_end\": {},\n  \"rss_peak\": {},\n  \"memory_bound\": {},\n  \"wall_seconds\": {:.3},\n  \"kinds\": {{{}}}\n}}\n",
             self.seed,
             self.planned,
             self.max_size,
-            json_string(&self.uri),
+            json::string(&self.uri),
             self.restartable,
             self.verdict().is_ok(),
             self.stopped_early
                 .as_deref()
-                .map_or_else(|| "null".into(), json_string),
+                .map_or_else(|| "null".into(), json::string),
             total.run,
             total.verified,
             total.aborted,
@@ -486,35 +487,5 @@ impl Report {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("report.md"), self.markdown())?;
         std::fs::write(dir.join("report.json"), self.json())
-    }
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
     }
 }
