@@ -4,8 +4,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
-use stream_core::Layout;
-use stream_core::libvirt_errors::daemon_gone;
+use stream_core::{ErrorKind, Layout};
 use stream_sim::FaultPlan;
 
 /// Most data a killed daemon's socket can still hold for the client: a 262120-byte packet never
@@ -78,9 +77,9 @@ fn compare(plan: &Plan, real: &DeathTrace, sim: &DeathTrace) -> Result<(), Strin
     );
     // Timing: the real client got further (sends queued, or the whole rest of a download
     // already received) and failed at a later call; or an upload's call raced the event loop
-    // to the dead socket. Either way the failure is the dead socket's.
-    let socket_error = real_first == render_error(&daemon_gone::broken_pipe())
-        || real_first == render_error(&daemon_gone::socket_closed());
+    // to the dead socket (Broken pipe, once even Connection reset: Q11). Either way the failure
+    // is the dead socket's.
+    let socket_error = real.first_error.kind() == ErrorKind::Disconnected;
     let further = real.first_call != sim.first_call;
     let racing = plan.direction == Direction::Upload;
     if real_first != sim_first && !((further || racing) && socket_error) {
