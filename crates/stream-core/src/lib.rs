@@ -16,6 +16,7 @@ mod lifecycle;
 pub mod mock;
 mod outcome;
 mod stream;
+mod upload_ledger;
 
 pub use all::{ALL_BUFFER_SIZE, Section, recv_all, send_all, sparse_recv_all, sparse_send_all};
 pub use backend::{Backend, Capabilities, StreamKind, Transfer, VolumeId};
@@ -25,3 +26,4 @@ pub use layout::{Extent, Fill, Layout, LayoutError};
 pub use lifecycle::{AbortAction, Binding, Direction, Lifecycle, StreamState};
 pub use outcome::{ERROR_SENTINEL, Recv, Sent, sentinel_of};
 pub use stream::{EventCallback, Stream};
+pub use upload_ledger::UploadLedger;

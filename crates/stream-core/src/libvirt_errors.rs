@@ -200,6 +200,19 @@ pub mod guard {
         )
     }
 
+    /// An upload's `finish` succeeded but the volume is shorter than what was sent: the daemon
+    /// dropped bytes without a word (libvirt 9.0 past the filesystem's largest file, Q13).
+    pub fn upload_bytes_lost(expected_end: u64, volume_size: u64) -> Error {
+        Error::new(
+            ErrorKind::System,
+            format!(
+                "upload lost {} bytes: finish succeeded but the volume ends at {volume_size}, not \
+                 {expected_end} (the daemon dropped them, e.g. past its filesystem's largest file)",
+                expected_end - volume_size
+            ),
+        )
+    }
+
     /// A sink that takes nothing of a non-empty offer would be offered the same bytes forever.
     pub fn sink_took_nothing(which: &str) -> Error {
         Error::new(
@@ -241,6 +254,18 @@ pub fn no_space_left() -> Error {
         code::SYSTEM_ERROR,
         domain::STREAMS,
         "cannot write to stream: No space left on device",
+    )
+}
+
+/// Binding a volume transfer at an offset past the largest file the daemon's filesystem holds
+/// (ext4: 2^44 − 4096; any offset past i64::MAX): the daemon's `lseek` fails. libvirt names the
+/// daemon's file; a backend without files names the volume.
+pub fn unable_to_seek(file: &str, offset: u64) -> Error {
+    Error::libvirt(
+        ErrorKind::System,
+        code::SYSTEM_ERROR,
+        domain::STREAMS,
+        format!("Unable to seek {file} to {offset}: Invalid argument"),
     )
 }
 

@@ -148,6 +148,9 @@ impl LibvirtBackend {
                 if unsafe { bind(vol.as_ptr(), stream.as_ptr(), *offset, *length, flags) } < 0 {
                     return Err(last_error());
                 }
+                if upload {
+                    stream.check_upload_into(vol, *offset);
+                }
                 Binding {
                     direction,
                     sparse: *sparse,

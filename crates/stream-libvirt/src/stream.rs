@@ -6,12 +6,13 @@ use std::sync::Arc;
 use stream_core::libvirt_errors::{self, Call, daemon_gone};
 use stream_core::{
     AbortAction, EventCallback, EventSet, Lifecycle, Recv, RecvFlags, Result, Sent, Stream,
-    StreamFlags, StreamState,
+    StreamFlags, StreamState, UploadLedger,
 };
+use virt::storage_vol::StorageVol;
 use virt::sys;
 
 use crate::callback;
-use crate::error::last_error;
+use crate::error::{from_virt, last_error};
 use crate::event_loop::{Demand, Quiet};
 use crate::hangup::Watchers;
 
@@ -28,6 +29,8 @@ pub struct LibvirtStream {
     _loop_need: LoopNeed,
     /// A registered callback needs the event loop while registered.
     callback_demand: Option<Demand>,
+    /// An upload's volume and how far its bytes must reach, checked after `finish`.
+    upload: Option<(StorageVol, UploadLedger)>,
 }
 
 // SAFETY: libvirt stream objects are thread-safe (locked internally); the pointer is owned.
@@ -59,7 +62,30 @@ impl LibvirtStream {
             watchers,
             _loop_need: loop_need,
             callback_demand: None,
+            upload: None,
         }
+    }
+
+    /// The stream was bound to upload into `vol` from `offset`: `finish` checks that the volume
+    /// kept every byte (libvirt 9.0 can drop bytes and still succeed, Q13).
+    pub(crate) fn check_upload_into(&mut self, vol: StorageVol, offset: u64) {
+        self.upload = Some((vol, UploadLedger::starting_at(offset)));
+    }
+
+    fn uploaded(&mut self, bytes: u64) {
+        if let Some((_, ledger)) = self.upload.as_mut() {
+            ledger.sent(bytes);
+        }
+    }
+
+    /// After a successful `finish`: the volume must reach where the upload's bytes did. A dir
+    /// pool's capacity is its file's size, refreshed by `virStorageVolGetInfo`.
+    fn verify_upload(&self) -> Result<()> {
+        let Some((vol, ledger)) = &self.upload else {
+            return Ok(());
+        };
+        let size = vol.info().map_err(|error| from_virt(&error))?.capacity;
+        ledger.verify(size)
     }
 
     pub(crate) fn as_ptr(&self) -> sys::virStreamPtr {
@@ -111,6 +137,7 @@ impl Stream for LibvirtStream {
         Ok(if sent == -2 {
             Sent::WouldBlock
         } else {
+            self.uploaded(sent.unsigned_abs().into());
             Sent::Bytes(sent as usize)
         })
     }
@@ -140,7 +167,10 @@ impl Stream for LibvirtStream {
     fn send_hole(&mut self, length: i64, flags: u32) -> Result<()> {
         self.lifecycle.check_send_hole(length, flags)?;
         // SAFETY: live stream.
-        check(unsafe { sys::virStreamSendHole(self.ptr, length, flags) }).map(drop)
+        check(unsafe { sys::virStreamSendHole(self.ptr, length, flags) })?;
+        // The lifecycle refused lengths below 1.
+        self.uploaded(length.unsigned_abs());
+        Ok(())
     }
 
     fn recv_hole(&mut self, flags: u32) -> Result<i64> {
@@ -190,9 +220,11 @@ impl Stream for LibvirtStream {
         self.lifecycle.check_finish()?;
         self.drop_callback();
         // SAFETY: live stream.
-        let result = check(unsafe { sys::virStreamFinish(self.ptr) });
+        let result = check(unsafe { sys::virStreamFinish(self.ptr) })
+            .map(drop)
+            .and_then(|()| self.verify_upload());
         self.lifecycle.finished(result.is_ok());
-        result.map(drop)
+        result
     }
 
     fn abort(&mut self) -> Result<()> {

@@ -49,7 +49,14 @@ pub struct SimConfig {
     pub would_block: WouldBlock,
     /// A rule to break on purpose (tests of the conformance suite only).
     pub mutation: Option<Mutation>,
+    /// The filesystem's largest file (ext4 with 4 KiB blocks: 2^44 − 4096, measured): binding
+    /// past it fails; bytes written past it are dropped without a word, as libvirt's daemon
+    /// drops them.
+    pub max_file_size: u64,
 }
+
+/// ext4's largest file with 4 KiB blocks, measured (fixtures/libvirt-9.0/FINDINGS.md, Q13).
+pub const EXT4_MAX_FILE_SIZE: u64 = (1 << 44) - 4096;
 
 impl SimConfig {
     /// `profile` with ext4's 4 KiB blocks and no would-block.
@@ -59,6 +66,15 @@ impl SimConfig {
             block_size: 4096,
             would_block: WouldBlock::Never,
             mutation: None,
+            max_file_size: EXT4_MAX_FILE_SIZE,
+        }
+    }
+
+    /// With another largest file size (the filesystem under the pool).
+    pub fn max_file_size(self, max_file_size: u64) -> SimConfig {
+        SimConfig {
+            max_file_size,
+            ..self
         }
     }
 
@@ -223,6 +239,7 @@ impl SimBackend {
                 },
             ) => {
                 storage::lock(&self.storage).volume(volume)?;
+                self.seekable(volume, *offset)?;
                 let truncate = !self.config.breaks(Mutation::HolesDoNotTruncate);
                 let upload = Upload::new(
                     self.storage.clone(),
@@ -230,7 +247,9 @@ impl SimBackend {
                     *offset,
                     *length,
                     truncate,
+                    self.config.max_file_size,
                 );
+                inner.expect_upload(*offset);
                 let binding = Binding {
                     direction: Direction::Upload,
                     sparse: *sparse,
@@ -253,6 +272,7 @@ impl SimBackend {
                         snapshot.size(),
                     ));
                 }
+                self.seekable(volume, *offset)?;
                 let end = range_end(snapshot.size(), *offset, *length);
                 let max_packet = if self.config.breaks(Mutation::WholeChunkPackets) {
                     READ_CHUNK
@@ -304,6 +324,17 @@ impl SimBackend {
                     domain::DOMAIN,
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+impl SimBackend {
+    /// The daemon opens the volume's file and seeks to `offset`: past the largest file that
+    /// fails (libvirt names the file's path; the simulator names the volume).
+    fn seekable(&self, volume: &VolumeId, offset: u64) -> Result<()> {
+        if offset > self.config.max_file_size {
+            return Err(libvirt_errors::unable_to_seek(&volume.name, offset));
         }
         Ok(())
     }

@@ -36,7 +36,9 @@ mod stream;
 mod upload;
 mod volume;
 
-pub use backend::{DEFAULT_POOL, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT};
+pub use backend::{
+    DEFAULT_POOL, EXT4_MAX_FILE_SIZE, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT,
+};
 pub use faults::{Fault, FaultPlan, InjectedError};
 pub use mutation::Mutation;
 pub use packets::{MAX_PACKET, READ_CHUNK};

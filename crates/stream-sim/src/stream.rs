@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use stream_core::libvirt_errors::{self, Call};
 use stream_core::{
     AbortAction, Binding, Error, EventCallback, EventSet, Lifecycle, Recv, RecvFlags, Result, Sent,
-    Stream, StreamFlags, StreamKind, StreamState,
+    Stream, StreamFlags, StreamKind, StreamState, UploadLedger,
 };
 
 use crate::connection::Connection;
@@ -64,6 +64,8 @@ pub struct StreamInner {
     pub connection: Arc<Connection>,
     /// The callback was told that the daemon died.
     pub hung_up: bool,
+    /// An upload: how far its bytes must reach, checked after `finish`.
+    pub ledger: Option<UploadLedger>,
 }
 
 /// What a data call may do once the faults have had their say.
@@ -115,6 +117,7 @@ impl StreamInner {
             faults: FaultRun::default(),
             connection,
             hung_up: false,
+            ledger: None,
         }
     }
 
@@ -198,6 +201,30 @@ impl StreamInner {
         }
     }
 
+    /// The stream uploads from `offset`: `finish` checks that the volume kept every byte, as
+    /// the libvirt backend does.
+    pub fn expect_upload(&mut self, offset: u64) {
+        self.ledger = Some(UploadLedger::starting_at(offset));
+    }
+
+    fn uploaded(&mut self, bytes: u64) {
+        if let Some(ledger) = self.ledger.as_mut() {
+            ledger.sent(bytes);
+        }
+    }
+
+    /// After a successful `finish`: the bytes the volume lost, as an error.
+    fn shortfall(&self) -> Option<Error> {
+        let (Some(ledger), Some(TransferState::Upload(upload))) = (&self.ledger, &self.transfer)
+        else {
+            return None;
+        };
+        upload
+            .volume_size()
+            .and_then(|size| ledger.verify(size))
+            .err()
+    }
+
     /// Bind to `transfer`.
     pub fn bind(&mut self, binding: Binding, transfer: TransferState) {
         self.lifecycle.bind(binding);
@@ -221,6 +248,7 @@ impl Stream for SimStream {
             Some(TransferState::Upload(upload)) => {
                 upload.send(&data[..accepted], lands)?;
                 inner.faults.moved(accepted as u64);
+                inner.uploaded(accepted as u64);
                 Ok(Sent::Bytes(accepted))
             }
             _ => Err(libvirt_errors::not_supported(Call::Send)),
@@ -265,6 +293,7 @@ impl Stream for SimStream {
             Some(TransferState::Upload(upload)) => {
                 upload.send_hole(length)?;
                 inner.faults.moved(length);
+                inner.uploaded(length);
                 Ok(())
             }
             _ => Err(libvirt_errors::not_supported(Call::SendHole)),
@@ -342,7 +371,7 @@ impl Stream for SimStream {
         };
         let failure = match inner.close_gate(Call::Finish) {
             Err(error) => Some(error),
-            Ok(()) => written,
+            Ok(()) => written.or_else(|| inner.shortfall()),
         };
         inner.lifecycle.finished(failure.is_none());
         inner.transfer = None;

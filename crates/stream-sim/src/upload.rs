@@ -22,6 +22,9 @@ pub struct Upload {
     failure: Option<Error>,
     /// Each hole truncates the file at its end (libvirt's fdstream); off only for a mutation.
     truncate_holes: bool,
+    /// The filesystem's largest file: bytes past it are dropped without a word, as libvirt 9.0's
+    /// daemon drops them (Q13).
+    max_file_size: u64,
 }
 
 impl Upload {
@@ -32,6 +35,7 @@ impl Upload {
         offset: u64,
         length: u64,
         truncate_holes: bool,
+        max_file_size: u64,
     ) -> Upload {
         let limit = if length == 0 {
             u64::MAX
@@ -45,6 +49,7 @@ impl Upload {
             limit,
             failure: None,
             truncate_holes,
+            max_file_size,
         }
     }
 
@@ -65,7 +70,8 @@ impl Upload {
         if data.len() as u64 > room {
             self.failure = Some(libvirt_errors::no_space_left());
         }
-        let take = (data.len().min(lands) as u64).min(room) as usize;
+        let fits = self.max_file_size.saturating_sub(self.position);
+        let take = (data.len().min(lands) as u64).min(room).min(fits) as usize;
         if take > 0 {
             let mut storage = crate::storage::lock(&self.storage);
             storage
@@ -85,7 +91,10 @@ impl Upload {
         let mut storage = crate::storage::lock(&self.storage);
         let volume = storage.volume_mut(&self.volume)?;
         // (Without truncation, the mutation still grows a file that ends before the hole's end.)
-        if self.truncate_holes || self.position > volume.size() {
+        // A truncation past the largest file fails in the daemon, unreported (Q13).
+        if (self.truncate_holes || self.position > volume.size())
+            && self.position <= self.max_file_size
+        {
             volume.truncate(self.position);
         }
         Ok(())
@@ -99,6 +108,13 @@ impl Upload {
             self.failure = Some(libvirt_errors::seek_failed(&self.volume.name));
         }
         past
+    }
+
+    /// The volume's size now.
+    pub fn volume_size(&self) -> Result<u64> {
+        Ok(crate::storage::lock(&self.storage)
+            .volume(&self.volume)?
+            .size())
     }
 
     /// The daemon's first write failure, if any: `finish` fails with it.

@@ -57,6 +57,10 @@ fn every_error() -> Vec<(&'static str, Error)> {
         ("volume_exists", libvirt_errors::volume_exists("v.raw")),
         ("seek_failed", libvirt_errors::seek_failed("vol.raw")),
         (
+            "unable_to_seek",
+            libvirt_errors::unable_to_seek("vol.raw", 17_592_186_044_416),
+        ),
+        (
             "daemon_gone::end_of_file",
             libvirt_errors::daemon_gone::end_of_file(),
         ),
@@ -73,6 +77,10 @@ fn every_error() -> Vec<(&'static str, Error)> {
             libvirt_errors::driver_lacks("virStorageVolUpload", 18),
         ),
         ("guard::empty_send", guard::empty_send()),
+        (
+            "guard::upload_bytes_lost",
+            guard::upload_bytes_lost(160, 120),
+        ),
         ("guard::hole_length", guard::hole_length(0)),
         ("guard::hole_flags", guard::hole_flags(1)),
         (

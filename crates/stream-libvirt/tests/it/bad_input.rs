@@ -28,8 +28,8 @@ use std::path::Path;
 
 use stream_conformance::Fixture;
 use stream_core::{
-    Backend, Error, ErrorKind, EventSet, Layout, Recv, RecvFlags, Stream, StreamFlags, StreamState,
-    Transfer, VolumeId,
+    Backend, Error, ErrorKind, EventSet, Layout, Recv, RecvFlags, Sent, Stream, StreamFlags,
+    StreamState, Transfer, VolumeId,
 };
 use stream_libvirt::{LibvirtBackend, daemon_control};
 use stream_sim::{Profile, SimBackend};
@@ -657,5 +657,57 @@ fn sparse_download_past_the_end_is_refused_alike() {
         Recv::Eof
     );
     stream.finish().expect("finish");
+    backend.delete_volume(&volume).expect("clean up");
+}
+
+/// An upload crossing the filesystem's largest file (ext4, 4 KiB blocks: 2^44 − 4096): raw
+/// libvirt drops the bytes past it and `finish` still succeeds (fixtures/libvirt-9.0/, Q13).
+/// Both backends check after `finish` and report the loss alike; binding past it fails alike
+/// but for the name (libvirt names the daemon's file).
+#[test]
+fn uploads_past_the_largest_file_report_the_lost_bytes() {
+    let uri = support::daemon_uri();
+    let backend = daemon();
+    let volume = support::volume(&uri, "D10");
+    let sim = SimBackend::new(Profile::Remote);
+    sim.create_volume(&volume, &Layout::data(10)).unwrap();
+    let max = stream_sim::EXT4_MAX_FILE_SIZE;
+    let transfer = Transfer::Upload {
+        volume: volume.clone(),
+        offset: max - 4416,
+        length: 0,
+        sparse: false,
+    };
+    let mut errors = Vec::new();
+    for backend in [&backend as &dyn Backend, &sim] {
+        let mut stream = backend.open(StreamFlags::empty(), &transfer).expect("bind");
+        assert_eq!(stream.send(&[7; 100_000]).unwrap(), Sent::Bytes(100_000));
+        let error = refused(
+            stream.finish(),
+            ErrorKind::System,
+            "upload lost 95584 bytes",
+        );
+        assert_eq!(stream.state(), StreamState::FinishFailed);
+        assert_eq!(backend.volume_layout(&volume).unwrap().size(), max);
+        errors.push(error);
+    }
+    assert_eq!(errors[0], errors[1], "both backends report the loss alike");
+    let past = Transfer::Upload {
+        volume: volume.clone(),
+        offset: max + 1,
+        length: 0,
+        sparse: false,
+    };
+    let real = refused(
+        backend.open(StreamFlags::empty(), &past),
+        ErrorKind::System,
+        "Unable to seek",
+    );
+    let simulated = refused(
+        sim.open(StreamFlags::empty(), &past),
+        ErrorKind::System,
+        "Unable to seek",
+    );
+    assert_eq!(real.libvirt_code(), simulated.libvirt_code());
     backend.delete_volume(&volume).expect("clean up");
 }

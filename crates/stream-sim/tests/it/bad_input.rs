@@ -166,3 +166,35 @@ fn uploads_past_off_t_fail_at_finish_and_leave_the_volume_alone() {
     let layout = sim.volume_layout(&volume).unwrap();
     assert!(layout.size() <= i64::MAX as u64, "{layout}");
 }
+
+/// Bytes written past the filesystem's largest file never land (libvirt's daemon drops them and
+/// reports success, Q13); `finish` checks the volume against what was sent and says how many
+/// were lost. A smaller limit makes it cheap to see.
+#[test]
+fn uploads_past_the_largest_file_fail_at_finish_naming_the_loss() {
+    let sim = SimBackend::with_config(SimConfig::new(Profile::Remote).max_file_size(1 << 20));
+    let volume = VolumeId::new("default", "v");
+    sim.create_volume(&volume, &Layout::parse("D10").unwrap())
+        .unwrap();
+    let upload = |offset| Transfer::Upload {
+        volume: volume.clone(),
+        offset,
+        length: 0,
+        sparse: false,
+    };
+    let mut stream = sim
+        .open(StreamFlags::empty(), &upload((1 << 20) - 100))
+        .unwrap();
+    assert!(stream.send(&[1; 1000]).is_ok());
+    let error = stream.finish().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::System);
+    assert!(error.message().contains("upload lost 900 bytes"), "{error}");
+    assert_eq!(sim.volume_layout(&volume).unwrap().size(), 1 << 20);
+    let Err(error) = sim.open(StreamFlags::empty(), &upload((1 << 20) + 1)) else {
+        panic!("bound past the largest file");
+    };
+    assert!(
+        error.message().starts_with("Unable to seek v to"),
+        "{error}"
+    );
+}
