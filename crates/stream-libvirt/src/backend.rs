@@ -15,7 +15,7 @@ use virt::sys;
 use crate::error::{from_virt, last_error};
 use crate::hangup::Watchers;
 use crate::stream::LibvirtStream;
-use crate::{event_loop, layout_io};
+use crate::{event_loop, layout_io, volume_size};
 
 /// A libvirt connection serving streams.
 #[derive(Debug, Clone)]
@@ -192,10 +192,9 @@ impl LibvirtBackend {
 }
 
 /// A sparse download may not start past the volume's end (see
-/// `libvirt_errors::guard::sparse_download_past_end`). A dir pool's capacity is the file's size,
-/// refreshed by the daemon on every `virStorageVolGetInfo`.
+/// `libvirt_errors::guard::sparse_download_past_end`).
 fn refuse_past_end(vol: &StorageVol, offset: u64) -> Result<()> {
-    let size = vol.info().map_err(|error| from_virt(&error))?.capacity;
+    let size = volume_size::physical_size(vol)?;
     if offset > size {
         return Err(stream_core::libvirt_errors::guard::sparse_download_past_end(offset, size));
     }

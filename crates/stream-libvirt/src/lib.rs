@@ -15,6 +15,7 @@ mod event_loop;
 mod hangup;
 mod layout_io;
 mod stream;
+mod volume_size;
 
 pub use backend::LibvirtBackend;
 pub use stream::LibvirtStream;

@@ -12,9 +12,10 @@ use virt::storage_vol::StorageVol;
 use virt::sys;
 
 use crate::callback;
-use crate::error::{from_virt, last_error};
+use crate::error::last_error;
 use crate::event_loop::{Demand, Quiet};
 use crate::hangup::Watchers;
+use crate::volume_size;
 
 /// A real libvirt stream.
 #[derive(Debug)]
@@ -78,13 +79,12 @@ impl LibvirtStream {
         }
     }
 
-    /// After a successful `finish`: the volume must reach where the upload's bytes did. A dir
-    /// pool's capacity is its file's size, refreshed by `virStorageVolGetInfo`.
+    /// After a successful `finish`: the volume's file must reach where the upload's bytes did.
     fn verify_upload(&self) -> Result<()> {
         let Some((vol, ledger)) = &self.upload else {
             return Ok(());
         };
-        let size = vol.info().map_err(|error| from_virt(&error))?.capacity;
+        let size = volume_size::physical_size(vol)?;
         ledger.verify(size)
     }
 
