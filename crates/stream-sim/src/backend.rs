@@ -49,9 +49,9 @@ pub struct SimConfig {
     pub would_block: WouldBlock,
     /// A rule to break on purpose (tests of the conformance suite only).
     pub mutation: Option<Mutation>,
-    /// The filesystem's largest file (ext4 with 4 KiB blocks: 2^44 − 4096, measured): binding
-    /// past it fails; bytes written past it are dropped without a word, as libvirt's daemon
-    /// drops them.
+    /// The largest file the pool's filesystem holds: binding past it fails; bytes written past
+    /// it are dropped without a word, as libvirt's daemon drops them (Q13). `i64::MAX` (`off_t`,
+    /// as XFS) by default, so petabyte sparse volumes work; [`EXT4_MAX_FILE_SIZE`] for ext4.
     pub max_file_size: u64,
 }
 
@@ -66,7 +66,7 @@ impl SimConfig {
             block_size: 4096,
             would_block: WouldBlock::Never,
             mutation: None,
-            max_file_size: EXT4_MAX_FILE_SIZE,
+            max_file_size: i64::MAX as u64,
         }
     }
 

@@ -32,7 +32,7 @@ use stream_core::{
     StreamState, Transfer, VolumeId,
 };
 use stream_libvirt::{LibvirtBackend, daemon_control};
-use stream_sim::{Profile, SimBackend};
+use stream_sim::{Profile, SimBackend, SimConfig};
 
 use crate::support;
 
@@ -669,9 +669,15 @@ fn uploads_past_the_largest_file_report_the_lost_bytes() {
     let uri = support::daemon_uri();
     let backend = daemon();
     let volume = support::volume(&uri, "D10");
-    let sim = SimBackend::new(Profile::Remote);
-    sim.create_volume(&volume, &Layout::data(10)).unwrap();
+    // The simulator is told the daemon's filesystem's limit (ext4's, where this was measured).
     let max = stream_sim::EXT4_MAX_FILE_SIZE;
+    assert!(
+        ends_at(&uri, max),
+        "this test needs the daemon's pool on ext4 with 4 KiB blocks (files end at 2^44 - 4096); \
+         point TMPDIR at such a filesystem"
+    );
+    let sim = SimBackend::with_config(SimConfig::new(Profile::Remote).max_file_size(max));
+    sim.create_volume(&volume, &Layout::data(10)).unwrap();
     let transfer = Transfer::Upload {
         volume: volume.clone(),
         offset: max - 4416,
@@ -710,4 +716,19 @@ fn uploads_past_the_largest_file_report_the_lost_bytes() {
     );
     assert_eq!(real.libvirt_code(), simulated.libvirt_code());
     backend.delete_volume(&volume).expect("clean up");
+}
+
+/// Whether files on the daemon's filesystem end at `max` exactly: a sparse file can be made that
+/// long and no longer. Probed beside the daemon's socket (`…?socket=DIR/libvirt-sock`).
+fn ends_at(uri: &str, max: u64) -> bool {
+    let socket = uri
+        .split("socket=")
+        .nth(1)
+        .expect("a socket in the daemon's URI");
+    let dir = Path::new(socket).parent().expect("the socket's directory");
+    let probe = dir.join(format!("largest-file-probe-{}", std::process::id()));
+    let file = std::fs::File::create(&probe).expect("a probe file beside the socket");
+    let fits = file.set_len(max).is_ok() && file.set_len(max + 1).is_err();
+    std::fs::remove_file(&probe).expect("remove the probe file");
+    fits
 }
