@@ -171,7 +171,7 @@ pub fn check_nonblock<C: Backend>(
     flatten(outcome)
 }
 
-fn flatten<T: std::fmt::Debug>(outcome: Result<(), TestError<T>>) -> Result<(), String> {
+pub(crate) fn flatten<T: std::fmt::Debug>(outcome: Result<(), TestError<T>>) -> Result<(), String> {
     match outcome {
         Ok(()) => Ok(()),
         Err(TestError::Fail(why, input)) => Err(format!("{why}\nminimal failing input: {input:?}")),

@@ -3,7 +3,7 @@
 //! everything after the kill must match, modulo what timing allows (measured, Q11).
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use stream_core::{ErrorKind, Layout};
 use stream_sim::FaultPlan;
 
@@ -120,9 +120,5 @@ pub fn check_deaths(make_real: MakeKillable<'_>, cases: u32) -> Result<(), Strin
             .map_err(|why| TestCaseError::fail(format!("sim: {why}\n{plan:?}")))?;
         compare(&plan, &real, &sim).map_err(TestCaseError::fail)
     });
-    match outcome {
-        Ok(()) => Ok(()),
-        Err(TestError::Fail(why, _)) => Err(why.to_string()),
-        Err(TestError::Abort(why)) => Err(why.to_string()),
-    }
+    crate::differential::flatten(outcome)
 }

@@ -170,35 +170,18 @@ impl StreamInner {
         self.gate(call, verdict)
     }
 
-    /// `finish` or `abort` of a bound stream: the far side's error, a dead connection, or a
-    /// death point already reached all fail it.
-    fn close_gate(&mut self, call: Call) -> Result<()> {
-        self.failed(call)?;
-        let verdict = self.faults.hole_call();
-        self.gate(call, verdict).map(drop)
-    }
-
     /// Whether a remote download has packets (or its end) queued in the client.
     fn holds_received(&self) -> bool {
         matches!(&self.transfer, Some(TransferState::Remote(download)) if !download.waiting())
     }
 
-    /// A `send_hole` or `recv_hole` that passed the lifecycle's checks.
-    fn hole_gate(&mut self, call: Call) -> Result<u64> {
-        if call == Call::RecvHole {
-            // recv_hole hands over a hole the client already holds: it never needs the daemon.
-            if let Some(error) = self.faults.raised() {
-                return Err(error);
-            }
-            return Ok(u64::MAX);
-        }
+    /// A call that moves no data but needs the daemon (`send_hole`, `finish`, `abort` of a
+    /// bound stream): the far side's error, a dead connection, or a death point already reached
+    /// all fail it. (`recv_hole` answers from the client: only a kept far-side error fails it.)
+    fn positioned_gate(&mut self, call: Call) -> Result<()> {
         self.failed(call)?;
         let verdict = self.faults.hole_call();
-        match self.gate(call, verdict)? {
-            Gate::Go { room, .. } => Ok(room),
-            // Hole calls never block.
-            Gate::WouldBlock => Ok(u64::MAX),
-        }
+        self.gate(call, verdict).map(drop)
     }
 
     /// The stream uploads from `offset`: `finish` checks that the volume kept every byte, as
@@ -285,7 +268,7 @@ impl Stream for SimStream {
     fn send_hole(&mut self, length: i64, flags: u32) -> Result<()> {
         let mut inner = self.lock();
         inner.lifecycle.check_send_hole(length, flags)?;
-        inner.hole_gate(Call::SendHole)?;
+        inner.positioned_gate(Call::SendHole)?;
         // The lifecycle refused lengths below 1.
         let length = length.unsigned_abs();
         let inner = &mut *inner;
@@ -303,7 +286,9 @@ impl Stream for SimStream {
     fn recv_hole(&mut self, flags: u32) -> Result<i64> {
         let mut inner = self.lock();
         inner.lifecycle.check_recv_hole(flags)?;
-        inner.hole_gate(Call::RecvHole)?;
+        if let Some(error) = inner.faults.raised() {
+            return Err(error);
+        }
         let inner = &mut *inner;
         match inner.transfer.as_mut() {
             Some(TransferState::Remote(download)) => {
@@ -369,7 +354,7 @@ impl Stream for SimStream {
             Some(TransferState::Upload(upload)) => upload.failure(),
             _ => None,
         };
-        let failure = match inner.close_gate(Call::Finish) {
+        let failure = match inner.positioned_gate(Call::Finish) {
             Err(error) => Some(error),
             Ok(()) => written.or_else(|| inner.shortfall()),
         };
@@ -387,7 +372,7 @@ impl Stream for SimStream {
         let failure = match action {
             AbortAction::Nothing => Ok(()),
             AbortAction::Cancel(_) => {
-                let failed = inner.close_gate(Call::Abort);
+                let failed = inner.positioned_gate(Call::Abort);
                 inner.transfer = None;
                 failed
             }
