@@ -30,7 +30,7 @@ macro_rules! conformance_suite {
                 recv_hole_on_non_sparse_stream_fails, stop_at_hole_on_non_sparse_stream_is_plain_recv,
                 plain_recv_reads_holes_as_zeros, unknown_recv_flags_are_refused, holes_follow_blocks_and_merge,
                 sparse_round_trip_keeps_bytes_and_holes, trailing_hole_sets_the_size,
-                upload_past_its_range_fails_at_finish, send_all_then_recv_all_round_trip,
+                send_past_the_upload_range_is_refused_and_loses_nothing, send_all_then_recv_all_round_trip,
                 sparse_all_helpers_round_trip, all_helpers_refuse_nonblock_and_abort,
                 handler_failure_aborts_and_names_the_handler, second_add_callback_fails,
                 update_and_remove_need_a_callback, callback_can_be_removed_and_added_again

@@ -174,7 +174,9 @@ impl Capabilities {
 ///
 /// Note on sparse uploads: a hole only moves the write position, so where the target range
 /// already held data under a hole, **the old bytes stay** and the upload still succeeds. Empty
-/// the range first (or use `virtstream upload --sparse`, which does) when that matters.
+/// the range first (or use `virtstream upload --sparse`, which does) when that matters. And a
+/// hole is a seek and a truncate: when a sparse upload into a range ends with a hole, the volume
+/// ends there (clipped at the range's end), and whatever it held past the range is gone.
 pub trait Backend: Send + Sync {
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;

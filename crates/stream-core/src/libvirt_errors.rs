@@ -200,6 +200,26 @@ pub mod guard {
         )
     }
 
+    /// A `send` that would cross the end of the upload's range (`offset + length`). libvirt 9.0
+    /// accepts it and fails the upload later; when the client's `finish` is already queued, the
+    /// daemon also confirms that finish and the client closes the whole connection (Q14).
+    pub fn send_past_range(len: usize, range_end: u64, room: u64) -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "send of {len} {} refused: the upload's range ends at byte {range_end} and \
+                 {room} {} of it remain (libvirt would fail the upload, and can close the whole \
+                 connection)",
+                bytes_word(len as u64),
+                bytes_word(room)
+            ),
+        )
+    }
+
+    fn bytes_word(count: u64) -> &'static str {
+        if count == 1 { "byte" } else { "bytes" }
+    }
+
     /// An upload's `finish` succeeded but the volume is shorter than what was sent: the daemon
     /// dropped bytes without a word (libvirt 9.0 past the filesystem's largest file, Q13).
     pub fn upload_bytes_lost(expected_end: u64, volume_size: u64) -> Error {

@@ -149,7 +149,7 @@ impl LibvirtBackend {
                     return Err(last_error());
                 }
                 if upload {
-                    stream.check_upload_into(vol, *offset);
+                    stream.check_upload_into(vol, *offset, *length);
                 }
                 Binding {
                     direction,

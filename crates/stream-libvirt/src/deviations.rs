@@ -19,6 +19,7 @@
 //! | NONBLOCK `recv` after the daemon died (Q11) | `-2` forever, never an error | libvirt's "client socket is closed" once libvirt has closed the connection (within ~60 ms) |
 //! | event callback when the daemon dies (Q11) | `ERROR`/`HANGUP` never fire, `READABLE` never again, `WRITABLE` keeps firing ~300,000 times/s where asked for | the callback gets `ERROR \| HANGUP` once (from the connection's close callback) |
 //! | sparse download bound past the end of the volume (Q12) | a hole of the requested length that is not there, or every call fails with "Library function returned error but did not set virError" | `InvalidArgument` at bind, naming the volume's end |
+//! | `send` crossing the end of an upload's range (Q14) | accepted; the upload fails later, and now and then the daemon also confirms the queued `finish`, which makes the client close the whole connection | `InvalidArgument` naming the range's end and the room left, nothing sent, stream usable |
 //! | upload crossing the filesystem's largest file, e.g. ext4's 2^44 − 4096 (Q13) | the bytes past it are dropped; `send` and `finish` succeed | after `finish`, the volume's size is checked against what was sent: `System` error naming the bytes lost |
 //! | a call after a `finish` that failed because the daemon died (Q11) | "client socket is closed" | "stream is closed", as after any failed `finish` |
 //! | `recv` flags on a local stream | "not supported: virStreamRecvFlags" even for `STOP_AT_HOLE` | `STOP_AT_HOLE` on a non-sparse stream is a plain `recv`; unknown bits keep libvirt's error |

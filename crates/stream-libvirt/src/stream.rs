@@ -67,16 +67,15 @@ impl LibvirtStream {
         }
     }
 
-    /// The stream was bound to upload into `vol` from `offset`: `finish` checks that the volume
-    /// kept every byte (libvirt 9.0 can drop bytes and still succeed, Q13).
-    pub(crate) fn check_upload_into(&mut self, vol: StorageVol, offset: u64) {
-        self.upload = Some((vol, UploadLedger::starting_at(offset)));
+    /// The stream was bound to upload into `vol`'s range `offset`, `length`: a `send` past the
+    /// range is refused (libvirt can close the connection over it, Q14) and `finish` checks that
+    /// the volume kept every byte (libvirt 9.0 can drop bytes and still succeed, Q13).
+    pub(crate) fn check_upload_into(&mut self, vol: StorageVol, offset: u64, length: u64) {
+        self.upload = Some((vol, UploadLedger::for_range(offset, length)));
     }
 
-    fn uploaded(&mut self, bytes: u64) {
-        if let Some((_, ledger)) = self.upload.as_mut() {
-            ledger.sent(bytes);
-        }
+    fn ledger(&mut self) -> Option<&mut UploadLedger> {
+        self.upload.as_mut().map(|(_, ledger)| ledger)
     }
 
     /// After a successful `finish`: the volume's file must reach where the upload's bytes did.
@@ -131,13 +130,18 @@ fn check(result: i32) -> Result<i32> {
 impl Stream for LibvirtStream {
     fn send(&mut self, data: &[u8]) -> Result<Sent> {
         self.lifecycle.check_send(data.len())?;
+        if let Some(ledger) = self.ledger() {
+            ledger.check_send(data.len())?;
+        }
         // SAFETY: live stream, `data` valid for `data.len()` bytes.
         let sent =
             check(unsafe { sys::virStreamSend(self.ptr, data.as_ptr().cast(), data.len()) })?;
         Ok(if sent == -2 {
             Sent::WouldBlock
         } else {
-            self.uploaded(sent.unsigned_abs().into());
+            if let Some(ledger) = self.ledger() {
+                ledger.sent(sent.unsigned_abs().into());
+            }
             Sent::Bytes(sent as usize)
         })
     }
@@ -168,8 +172,10 @@ impl Stream for LibvirtStream {
         self.lifecycle.check_send_hole(length, flags)?;
         // SAFETY: live stream.
         check(unsafe { sys::virStreamSendHole(self.ptr, length, flags) })?;
-        // The lifecycle refused lengths below 1.
-        self.uploaded(length.unsigned_abs());
+        if let Some(ledger) = self.ledger() {
+            // The lifecycle refused lengths below 1.
+            ledger.hole(length.unsigned_abs());
+        }
         Ok(())
     }
 

@@ -249,7 +249,7 @@ impl SimBackend {
                     truncate,
                     self.config.max_file_size,
                 );
-                inner.expect_upload(*offset);
+                inner.expect_upload(*offset, *length);
                 let binding = Binding {
                     direction: Direction::Upload,
                     sparse: *sparse,

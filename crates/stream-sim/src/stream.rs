@@ -184,16 +184,10 @@ impl StreamInner {
         self.gate(call, verdict).map(drop)
     }
 
-    /// The stream uploads from `offset`: `finish` checks that the volume kept every byte, as
-    /// the libvirt backend does.
-    pub fn expect_upload(&mut self, offset: u64) {
-        self.ledger = Some(UploadLedger::starting_at(offset));
-    }
-
-    fn uploaded(&mut self, bytes: u64) {
-        if let Some(ledger) = self.ledger.as_mut() {
-            ledger.sent(bytes);
-        }
+    /// The stream uploads into the range `offset`, `length`: a `send` past the range is refused
+    /// and `finish` checks that the volume kept every byte, as the libvirt backend does.
+    pub fn expect_upload(&mut self, offset: u64, length: u64) {
+        self.ledger = Some(UploadLedger::for_range(offset, length));
     }
 
     /// After a successful `finish`: the bytes the volume lost, as an error.
@@ -219,6 +213,9 @@ impl Stream for SimStream {
     fn send(&mut self, data: &[u8]) -> Result<Sent> {
         let mut inner = self.lock();
         inner.lifecycle.check_send(data.len())?;
+        if let Some(ledger) = &inner.ledger {
+            ledger.check_send(data.len())?;
+        }
         let (max, room) = match inner.data_gate(Call::Send)? {
             Gate::WouldBlock => return Ok(Sent::WouldBlock),
             Gate::Go { max, room } => (max, room),
@@ -231,7 +228,9 @@ impl Stream for SimStream {
             Some(TransferState::Upload(upload)) => {
                 upload.send(&data[..accepted], lands)?;
                 inner.faults.moved(accepted as u64);
-                inner.uploaded(accepted as u64);
+                if let Some(ledger) = inner.ledger.as_mut() {
+                    ledger.sent(accepted as u64);
+                }
                 Ok(Sent::Bytes(accepted))
             }
             _ => Err(libvirt_errors::not_supported(Call::Send)),
@@ -276,7 +275,9 @@ impl Stream for SimStream {
             Some(TransferState::Upload(upload)) => {
                 upload.send_hole(length)?;
                 inner.faults.moved(length);
-                inner.uploaded(length);
+                if let Some(ledger) = inner.ledger.as_mut() {
+                    ledger.hole(length);
+                }
                 Ok(())
             }
             _ => Err(libvirt_errors::not_supported(Call::SendHole)),
