@@ -5,6 +5,7 @@
 //! [`Capabilities`] lack is reported as skipped with the reason, never as a pass.
 
 mod check;
+mod columns;
 pub mod differential;
 pub mod faults;
 mod fixture;
@@ -15,6 +16,7 @@ pub mod scenario;
 mod suite;
 
 pub use check::{Check, ensure, ensure_eq};
+pub use columns::{Columns, Opener};
 pub use fixture::Fixture;
 pub use report::{Outcome, Report, run_rule, run_scenarios, run_suite};
 pub use rules::{Needs, Rule, all_rules};

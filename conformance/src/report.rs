@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use stream_core::Backend;
 
 use crate::Fixture;
+use crate::columns::Columns;
 use crate::json;
 use crate::rules::Rule;
 use crate::scenario::{Scenario, parse, play, scenario_files};
@@ -55,30 +56,24 @@ pub struct Report {
     pub rows: Vec<(String, String, Vec<Outcome>)>,
 }
 
-/// Run `rules` on each of `backends`.
-pub fn run_suite(rules: &[Rule], backends: &[(&str, &dyn Backend)]) -> Report {
+/// Run `rules` on each column.
+pub fn run_suite(rules: &[Rule], columns: &mut Columns<'_>) -> Report {
     let rows = rules
         .iter()
         .map(|rule| {
-            let outcomes = backends
-                .iter()
-                .map(|(_, backend)| run_rule(rule, *backend))
-                .collect();
+            let outcomes = columns.run(|backend| run_rule(rule, backend));
             (rule.id.to_string(), rule.section.to_string(), outcomes)
         })
         .collect();
     Report {
-        backends: backends.iter().map(|(name, _)| name.to_string()).collect(),
+        backends: columns.names(),
         rows,
     }
 }
 
-/// One row per scenario group (a directory under `dir`): on each backend, every scenario of the
+/// One row per scenario group (a directory under `dir`): on each column, every scenario of the
 /// backend's stream kind replayed; groups of the other kind are skipped with the reason.
-pub fn run_scenarios(
-    dir: &Path,
-    backends: &[(&str, &dyn Backend)],
-) -> Vec<(String, String, Vec<Outcome>)> {
+pub fn run_scenarios(dir: &Path, columns: &mut Columns<'_>) -> Vec<(String, String, Vec<Outcome>)> {
     let mut groups: BTreeMap<String, Vec<(PathBuf, Scenario)>> = BTreeMap::new();
     for path in scenario_files(dir) {
         let group = path
@@ -104,10 +99,7 @@ pub fn run_scenarios(
     groups
         .into_iter()
         .map(|(group, scenarios)| {
-            let outcomes = backends
-                .iter()
-                .map(|(_, backend)| replay_group(&scenarios, *backend))
-                .collect();
+            let outcomes = columns.run(|backend| replay_group(&scenarios, backend));
             (format!("scenarios/{group}"), "scn".to_string(), outcomes)
         })
         .collect()

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use stream_conformance::differential::{check_nonblock, check_steps};
 use stream_conformance::faults::{Killable, MakeKillable, SimKillable, check_deaths, fault_rows};
-use stream_conformance::{Backend, Outcome, Report, all_rules, run_scenarios, run_suite};
+use stream_conformance::{Backend, Columns, Outcome, Report, all_rules, run_scenarios, run_suite};
 use stream_libvirt::LibvirtBackend;
 use stream_sim::{Profile, SimBackend, SimConfig, WouldBlock};
 use virtstream::killable::DaemonKillable;
@@ -44,11 +44,8 @@ pub fn label(name: BackendName) -> &'static str {
 
 /// The differential properties, when both the simulator's remote profile and the daemon run:
 /// one row each, reported in those two columns.
-fn differential_rows(
-    backends: &[(&'static str, Box<dyn Backend>)],
-    cases: u32,
-) -> Vec<(String, String, Vec<Outcome>)> {
-    let selected = |name: BackendName| backends.iter().any(|(shown, _)| *shown == label(name));
+fn differential_rows(backends: &[String], cases: u32) -> Vec<(String, String, Vec<Outcome>)> {
+    let selected = |name: BackendName| backends.iter().any(|shown| shown == label(name));
     let compared =
         |name: &str| name == label(BackendName::Daemon) || name == label(BackendName::SimRemote);
     if !(selected(BackendName::Daemon) && selected(BackendName::SimRemote)) {
@@ -69,7 +66,7 @@ fn differential_rows(
                 (
                     id.to_string(),
                     "prop".to_string(),
-                    backends.iter().map(|(n, _)| outcome(n)).collect(),
+                    backends.iter().map(|n| outcome(n)).collect(),
                 )
             };
             return vec![row("differential/steps"), row("differential/nonblock")];
@@ -94,7 +91,7 @@ fn differential_rows(
         .map(|(id, result)| {
             let outcomes = backends
                 .iter()
-                .map(|(name, _)| match (&result, compared(name)) {
+                .map(|name| match (&result, compared(name)) {
                     (_, false) => Outcome::Skipped("compares sim-remote with the daemon".into()),
                     (Ok(()), true) => Outcome::Pass,
                     (Err(why), true) => Outcome::Fail(why.clone()),
@@ -114,9 +111,7 @@ fn make_sim() -> Result<Box<dyn Killable>, String> {
 
 /// The faults group: the fault rules on every backend with a daemon to kill (a fresh one per
 /// rule), then the death differential in the sim-remote and daemon columns.
-fn faults_rows(
-    backends: &[(&'static str, Box<dyn Backend>)],
-) -> Vec<(String, String, Vec<Outcome>)> {
+fn faults_rows(backends: &[String]) -> Vec<(String, String, Vec<Outcome>)> {
     let killable = |name: &str| -> Result<MakeKillable<'static>, String> {
         if name == label(BackendName::SimRemote) {
             Ok(&make_sim)
@@ -126,7 +121,7 @@ fn faults_rows(
             Err("in-process driver: there is no daemon to kill".into())
         }
     };
-    let targets: Vec<_> = backends.iter().map(|(name, _)| killable(name)).collect();
+    let targets: Vec<_> = backends.iter().map(|name| killable(name)).collect();
     let mut rows = fault_rows(&targets);
     let both = targets.iter().filter(|target| target.is_ok()).count() == 2;
     let verdict = if both {
@@ -169,28 +164,23 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
     } else {
         args.backends.clone()
     };
-    let mut backends = Vec::new();
+    // Each column is opened again after a row fails on it: one broken connection, one failure.
+    let mut columns = Columns::new();
     for name in names {
-        match open(name) {
-            Ok(backend) => backends.push((label(name), backend)),
-            Err(why) => {
-                eprintln!("virtstream conformance: cannot open {}: {why}", label(name));
-                return ExitCode::FAILURE;
-            }
+        if let Err(why) = columns.push_reopening(label(name), Box::new(move || open(name))) {
+            eprintln!("virtstream conformance: cannot open {}: {why}", label(name));
+            return ExitCode::FAILURE;
         }
     }
-    let named: Vec<(&str, &dyn Backend)> = backends
-        .iter()
-        .map(|(name, backend)| (*name, backend.as_ref()))
-        .collect();
-    let mut report = run_suite(&all_rules(), &named);
+    let mut report = run_suite(&all_rules(), &mut columns);
     let scenarios = args
         .scenarios
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios"));
-    report.rows.extend(run_scenarios(&scenarios, &named));
-    report.rows.extend(differential_rows(&backends, args.cases));
-    report.rows.extend(faults_rows(&backends));
+    report.rows.extend(run_scenarios(&scenarios, &mut columns));
+    let names = columns.names();
+    report.rows.extend(differential_rows(&names, args.cases));
+    report.rows.extend(faults_rows(&names));
     print!("{}", report.to_table());
     if let Err(error) = write_reports(&report, &args.report_dir) {
         eprintln!(
