@@ -13,6 +13,7 @@
 
 use std::os::raw::{c_int, c_void};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use stream_core::{Error, ErrorKind, Result};
@@ -29,6 +30,8 @@ struct Counts {
     quiet: usize,
     /// The loop thread is parked (not inside `virEventRunDefaultImpl`).
     parked: bool,
+    /// How many times `virEventRunDefaultImpl` has returned.
+    iterations: u64,
 }
 
 impl Counts {
@@ -44,6 +47,7 @@ struct LoopState {
 }
 
 static LOOP: OnceLock<std::result::Result<LoopState, String>> = OnceLock::new();
+static LOOP_THREAD: OnceLock<ThreadId> = OnceLock::new();
 
 /// Register the default event implementation and start the loop thread, once per process. Must
 /// run before a connection is opened, so the connection's socket is watched by the loop.
@@ -75,7 +79,11 @@ pub fn ensure_started() -> Result<()> {
         .map_err(|why| Error::new(ErrorKind::Internal, why.clone()))
 }
 
-unsafe extern "C" fn wake(_timer: c_int, _opaque: *mut c_void) {}
+unsafe extern "C" fn wake(timer: c_int, _opaque: *mut c_void) {
+    // Back to the slow period after a nudge (`Quiet::new`, `settle`): one firing is enough.
+    // SAFETY: our own timer.
+    unsafe { sys::virEventUpdateTimeout(timer, WAKE_MS) };
+}
 
 fn state() -> Option<&'static LoopState> {
     LOOP.get().and_then(|state| state.as_ref().ok())
@@ -89,6 +97,7 @@ fn lock(state: &LoopState) -> MutexGuard<'_, Counts> {
 }
 
 fn run() {
+    let _ = LOOP_THREAD.set(std::thread::current().id());
     let state = loop {
         match state() {
             Some(state) => break state,
@@ -114,7 +123,37 @@ fn run() {
         }
         // SAFETY: the default implementation was registered before this thread started.
         unsafe { sys::virEventRunDefaultImpl() };
+        lock(state).iterations += 1;
+        state.changed.notify_all();
     }
+}
+
+/// Wait until no dispatch that began before this call is still running on the loop thread.
+///
+/// Call after `virStreamEventRemoveCallback` and before `virStreamFinish`/`Abort`/`Free`:
+/// libvirt 9.0's local fdstream (`virFDStreamEvent`) reads `st->privateData` and locks it
+/// without holding a reference, so a dispatch already in flight when the callback is removed
+/// can lock the fdstream's private data after `virStreamFinish` has freed it
+/// (`virObjectGetLockableObj ... (<NULL-class>)`, a use-after-free). The removal destroyed the
+/// watch, so once the loop has finished its current iteration (or is parked) nothing of it is
+/// left. A no-op on the loop thread itself (a callback removing itself).
+pub fn settle() {
+    let Some(state) = state() else { return };
+    if LOOP_THREAD.get() == Some(&std::thread::current().id()) {
+        return;
+    }
+    let counts = lock(state);
+    if counts.parked {
+        return;
+    }
+    let seen = counts.iterations;
+    // SAFETY: our own timer; firing at once makes the loop return from poll now.
+    unsafe { sys::virEventUpdateTimeout(state.timer, 0) };
+    let _ = state
+        .changed
+        .wait_timeout_while(counts, Duration::from_secs(2), |counts| {
+            counts.iterations == seen && !counts.parked
+        });
 }
 
 /// While held, the event loop runs (a NONBLOCK stream, a registered callback).

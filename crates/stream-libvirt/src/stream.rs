@@ -13,7 +13,7 @@ use virt::sys;
 
 use crate::callback;
 use crate::error::last_error;
-use crate::event_loop::{Demand, Quiet};
+use crate::event_loop::{self, Demand, Quiet};
 use crate::hangup::Watchers;
 use crate::volume_size;
 
@@ -106,6 +106,8 @@ impl LibvirtStream {
         if self.callback_demand.take().is_some() {
             // SAFETY: live stream pointer.
             unsafe { sys::virStreamEventRemoveCallback(self.ptr) };
+            // A dispatch in flight must end before finish/abort/free frees the fdstream.
+            event_loop::settle();
             self.lifecycle.set_callback(false);
         }
     }
@@ -217,6 +219,7 @@ impl Stream for LibvirtStream {
         }
         // SAFETY: live stream.
         check(unsafe { sys::virStreamEventRemoveCallback(self.ptr) })?;
+        event_loop::settle();
         self.callback_demand = None;
         self.lifecycle.set_callback(false);
         Ok(())

@@ -1,6 +1,7 @@
 //! stream-libvirt's integration tests against real libvirt: one binary, a module per area.
 
 mod bad_input;
+mod callback_removal;
 mod daemon_death;
 mod deviations;
 mod differential;
