@@ -34,6 +34,19 @@ fn report(scenario: &Scenario, real: &[String], simulated: &[String]) -> String 
     )
 }
 
+/// Whether `real` differs from `simulated` first at a `recv` that got more bytes (coalesced
+/// packets).
+fn only_packet_timing(scenario: &Scenario, real: &[String], simulated: &[String]) -> bool {
+    scenario
+        .steps
+        .iter()
+        .zip(real.iter().zip(simulated))
+        .find(|(_, (real, simulated))| real != simulated)
+        .is_some_and(|(step, (real, simulated))| {
+            scenario::is_packet_coalescing(&step.op, simulated, real)
+        })
+}
+
 /// Play `cases` random remote scenarios (blocks of `block` bytes) on `reference` and on a fresh
 /// `candidate()` each, comparing every step's result.
 pub fn check_steps<C: Backend>(
@@ -48,8 +61,16 @@ pub fn check_steps<C: Backend>(
         ..Config::default()
     });
     let outcome = runner.run(&scenario::remote_scenarios(block), |scenario| {
-        let real = scenario::run(&scenario, reference).map_err(TestCaseError::fail)?;
         let other = scenario::run(&scenario, &candidate()).map_err(TestCaseError::fail)?;
+        let mut real = scenario::run(&scenario, reference).map_err(TestCaseError::fail)?;
+        // Real libvirt's packet timing (a `recv` that took several queued packets) is played
+        // again; any other difference fails at once.
+        for _ in 0..scenario::TIMING_RETRIES {
+            if !only_packet_timing(&scenario, &real.results, &other.results) {
+                break;
+            }
+            real = scenario::run(&scenario, reference).map_err(TestCaseError::fail)?;
+        }
         prop_assert!(
             real.results == other.results,
             "{}",

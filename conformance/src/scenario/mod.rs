@@ -6,8 +6,10 @@ mod files;
 mod format;
 mod generate;
 mod play;
+mod timing;
 
 pub use files::{replay_all, scenario_files};
 pub use format::{Op, Open, ParseError, Scenario, Setup, Step, parse};
 pub use generate::{layouts, remote_scenarios};
 pub use play::{Mismatch, Outcome, play, record, render_error, run};
+pub use timing::{TIMING_RETRIES, is_packet_coalescing};
