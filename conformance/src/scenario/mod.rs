@@ -11,5 +11,5 @@ mod timing;
 pub use files::{replay_all, scenario_files};
 pub use format::{Op, Open, ParseError, Scenario, Setup, Step, parse};
 pub use generate::{layouts, remote_scenarios};
-pub use play::{Mismatch, Outcome, play, record, render_error, run};
-pub use timing::{TIMING_RETRIES, is_packet_coalescing};
+pub use play::{Mismatch, Outcome, play, record, render_error, run, step_agrees};
+pub use timing::{TIMING_RETRIES, drain_is_coalesced, is_packet_coalescing};
