@@ -221,13 +221,15 @@ pub mod guard {
     }
 
     /// An upload's `finish` succeeded but the volume is shorter than what was sent: the daemon
-    /// dropped bytes without a word (libvirt 9.0 past the filesystem's largest file, Q13).
+    /// dropped bytes without a word (libvirt 9.0 past the filesystem's largest file, Q13, or on
+    /// a full filesystem when the last send is the one that does not fit, Q16).
     pub fn upload_bytes_lost(expected_end: u64, volume_size: u64) -> Error {
         Error::new(
             ErrorKind::System,
             format!(
                 "upload lost {} bytes: finish succeeded but the volume ends at {volume_size}, not \
-                 {expected_end} (the daemon dropped them, e.g. past its filesystem's largest file)",
+                 {expected_end} (the daemon dropped them: its filesystem filled up, or the file passed \
+                 the filesystem's largest size)",
                 expected_end - volume_size
             ),
         )

@@ -81,6 +81,10 @@ fn every_error() -> Vec<(&'static str, Error)> {
             "guard::upload_bytes_lost",
             guard::upload_bytes_lost(160, 120),
         ),
+        (
+            "guard::send_past_range",
+            guard::send_past_range(60, 100, 40),
+        ),
         ("guard::hole_length", guard::hole_length(0)),
         ("guard::hole_flags", guard::hole_flags(1)),
         (
