@@ -43,11 +43,14 @@ const INSTALL_HINT: &str =
 /// The host trees the daemon writes to; each gets an overlay whose upper dir is inside `D`.
 const OVERLAID: [&str; 3] = ["run", "var", "etc"];
 /// Runs inside the new mount namespace; `exec` keeps the pid we spawned as libvirtd's pid.
+/// `$2` is the pool's size limit in bytes, or `-`: a limited pool is a tmpfs of that size, mounted
+/// in the daemon's namespace only (a filesystem that fills up, on demand).
 const NAMESPACE_SCRIPT: &str = r#"set -e
-D="$1"; shift
+D="$1"; LIMIT="$2"; shift 2
 for p in run var etc; do
   mount -t overlay overlay -o "lowerdir=/$p,upperdir=$D/ovl/$p-upper,workdir=$D/ovl/$p-work" "/$p"
 done
+if [ "$LIMIT" != - ]; then mount -t tmpfs -o "size=$LIMIT" tmpfs "$D/pool"; fi
 exec "$@""#;
 /// A unix socket path must fit `sun_path` (108 bytes with its NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -106,7 +109,13 @@ fn io_error(what: impl fmt::Display) -> impl FnOnce(io::Error) -> DaemonError {
 #[derive(Debug)]
 pub struct LocalDaemon {
     dir: TempDir,
+    /// The pool's directory as the daemon sees it.
     pool: PathBuf,
+    /// The same directory as this process sees it (through `/proc/<pid>/root` for a limited
+    /// pool, whose tmpfs exists in the daemon's namespace only).
+    pool_seen: PathBuf,
+    /// The pool's size limit in bytes (a tmpfs), if any.
+    pool_limit: Option<u64>,
     /// `None` once the daemon was killed, stopped or handed over by [`LocalDaemon::persist`].
     child: Option<Child>,
     pid: u32,
@@ -123,10 +132,20 @@ impl LocalDaemon {
     /// paths must stay under 108 bytes wherever the checkout lives, and the OS cleans `/tmp`
     /// if a daemon is ever leaked.
     pub fn start() -> Result<LocalDaemon, DaemonError> {
-        Self::start_with(false)
+        Self::start_with(false, None)
     }
 
-    fn start_with(tied_to_thread: bool) -> Result<LocalDaemon, DaemonError> {
+    /// Like [`LocalDaemon::start`], but the pool is a tmpfs of `bytes` bytes (whole pages)
+    /// mounted in the daemon's mount namespace only: a filesystem that fills up, for tests of
+    /// uploads that run out of space. Its volumes do not survive [`LocalDaemon::restart`].
+    pub fn start_with_pool_limit(bytes: u64) -> Result<LocalDaemon, DaemonError> {
+        Self::start_with(false, Some(bytes))
+    }
+
+    fn start_with(
+        tied_to_thread: bool,
+        pool_limit: Option<u64>,
+    ) -> Result<LocalDaemon, DaemonError> {
         let driver = preflight()?;
         let parent = env::temp_dir();
         let dir = tempfile::Builder::new()
@@ -150,6 +169,8 @@ impl LocalDaemon {
         );
         let mut daemon = LocalDaemon {
             pool: path.join("pool"),
+            pool_seen: path.join("pool"),
+            pool_limit,
             dir,
             child: None,
             pid: 0,
@@ -167,7 +188,7 @@ impl LocalDaemon {
 
     /// The directory behind pool [`POOL`]: a volume `v` is the file `pool_dir()/v`.
     pub fn pool_dir(&self) -> &Path {
-        &self.pool
+        &self.pool_seen
     }
 
     /// The pid of the (last started) libvirtd.
@@ -233,6 +254,10 @@ impl LocalDaemon {
             .arg(NAMESPACE_SCRIPT)
             .arg("sh")
             .arg(&dir)
+            .arg(
+                self.pool_limit
+                    .map_or("-".to_string(), |bytes| bytes.to_string()),
+            )
             .arg(LIBVIRTD)
             .arg("-f")
             .arg(dir.join("libvirtd.conf"))
@@ -252,6 +277,11 @@ impl LocalDaemon {
             .map_err(io_error("starting setsid unshare … libvirtd"))?;
         self.pid = child.id();
         self.child = Some(child);
+        if self.pool_limit.is_some() {
+            // The tmpfs is mounted in the daemon's namespace: seen from here through its root.
+            let root = PathBuf::from(format!("/proc/{}/root", self.pid));
+            self.pool_seen = root.join(self.pool.strip_prefix("/").unwrap_or(&self.pool));
+        }
         let ready = self.wait_ready().and_then(|conn| self.create_pool(&conn));
         if ready.is_err() {
             // A daemon that never became usable is no use to anyone; do not leave it running.

@@ -5,6 +5,7 @@ mod callback_removal;
 mod daemon_death;
 mod deviations;
 mod differential;
+mod disk_full;
 mod events;
 mod keepalive;
 mod raw;

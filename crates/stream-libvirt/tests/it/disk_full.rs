@@ -1,0 +1,177 @@
+//! Uploads onto a pool whose filesystem fills up (a 4 MiB tmpfs in a private daemon's
+//! namespace), measured in fixtures/libvirt-9.0/q16-disk-full: the daemon's "No space left on
+//! device" is an error at a byte, as the simulator's fault plans inject one, and the send that
+//! no longer fits, when it is the last, is lost by raw libvirt without a word.
+
+use stream_core::{Backend, Error, ErrorKind, Layout, Stream, StreamFlags, Transfer, VolumeId};
+use stream_libvirt::LibvirtBackend;
+use stream_libvirt::daemon::{LocalDaemon, POOL};
+use stream_sim::{FaultPlan, InjectedError, Profile, SimBackend};
+use virt::sys;
+
+const LIMIT: u64 = 4 << 20;
+const CHUNK: usize = 256 << 10;
+
+fn full_pool_daemon() -> LocalDaemon {
+    LocalDaemon::start_with_pool_limit(LIMIT)
+        .unwrap_or_else(|error| panic!("cannot start a daemon with a 4 MiB pool: {error}"))
+}
+
+/// Chunk `index` of the upload: bytes no other chunk has, none of them zero.
+fn chunk(index: usize) -> Vec<u8> {
+    (0..CHUNK)
+        .map(|i| (((i + index * 7) % 251) + 1) as u8)
+        .collect()
+}
+
+fn empty_volume(backend: &dyn Backend, name: &str) -> VolumeId {
+    let volume = VolumeId::new(POOL, name);
+    backend
+        .create_volume(&volume, &Layout::parse("-").expect("empty layout"))
+        .expect("create the volume");
+    volume
+}
+
+/// Up to `chunks` sends until one fails, then a send, `finish` and `abort`: (1-based index of the
+/// failing send, its error, what the three later calls returned).
+fn upload_until_it_fails(
+    stream: &mut dyn Stream,
+    chunks: usize,
+) -> Option<(usize, Error, Vec<Result<(), Error>>)> {
+    for index in 0..chunks {
+        if let Err(error) = stream.send(&chunk(index)) {
+            let later = vec![
+                stream.send(&chunk(0)).map(drop),
+                stream.finish(),
+                stream.abort(),
+            ];
+            return Some((index + 1, error, later));
+        }
+    }
+    None
+}
+
+#[test]
+fn a_full_filesystem_is_an_error_at_its_limit_as_the_simulator_injects_it() {
+    let daemon = full_pool_daemon();
+    let real = LibvirtBackend::connect(daemon.uri()).expect("connect");
+    let volume = empty_volume(&real, "full.raw");
+    let mut stream = real
+        .open(
+            StreamFlags::empty(),
+            &Transfer::upload(volume.clone(), false),
+        )
+        .expect("upload");
+    // 64 sends: measured, the error reaches the client 2 to 13 sends after the limit (16).
+    let (real_at, real_error, real_later) = upload_until_it_fails(stream.as_mut(), 64)
+        .expect("16 MiB onto a 4 MiB filesystem never failed");
+    assert_eq!(
+        (
+            real_error.kind(),
+            real_error.libvirt_code().map(|c| (c.code, c.domain))
+        ),
+        (ErrorKind::System, Some((38, 38))),
+        "{real_error}"
+    );
+    assert!(
+        real_error.message().starts_with("Unable to write ")
+            && real_error.message().ends_with(": No space left on device"),
+        "{real_error}"
+    );
+    let written = std::fs::read(daemon.pool_dir().join(&volume.name)).expect("the volume's file");
+    let sent: Vec<u8> = (0..16).flat_map(chunk).collect();
+    assert!(
+        written == sent,
+        "the file is not the first 4 MiB sent ({} bytes)",
+        written.len()
+    );
+
+    // The simulator, told the same error at the same byte.
+    let sim = SimBackend::new(Profile::Remote);
+    let sim_volume = empty_volume(&sim, "full.raw");
+    let code = real_error.libvirt_code().expect("a libvirt code");
+    let injected = InjectedError::new(
+        ErrorKind::System,
+        code.code,
+        code.domain,
+        real_error.message(),
+    );
+    sim.inject(FaultPlan::new().error_at(LIMIT, injected));
+    let mut stream = sim
+        .open(
+            StreamFlags::empty(),
+            &Transfer::upload(sim_volume.clone(), false),
+        )
+        .expect("upload");
+    let (sim_at, sim_error, sim_later) =
+        upload_until_it_fails(stream.as_mut(), 64).expect("the injected error never came");
+    assert_eq!(sim_error, real_error);
+    assert_eq!(sim_later, real_later, "calls after the error");
+    // Real libvirt learns of it later than the byte (its writer thread runs behind): timing.
+    assert_eq!(
+        sim_at, 17,
+        "the simulator fails the first send past the limit"
+    );
+    assert!(
+        real_at >= sim_at,
+        "real libvirt failed send {real_at}, before the limit"
+    );
+    let mut kept = vec![0; sent.len() + CHUNK];
+    let read = sim
+        .read_volume(&sim_volume, 0, &mut kept)
+        .expect("read the volume");
+    assert!(
+        kept[..read] == sent[..],
+        "the simulator kept {read} bytes, not the first 4 MiB"
+    );
+}
+
+/// Raw: the last send does not fit, `finish` returns 0 and the bytes are gone (libvirt's
+/// `virFDStreamCloseInt` overwrites its writer's error, Q16). Through the crate, `finish` says so.
+#[test]
+fn a_last_send_that_no_longer_fits_is_reported_not_lost() {
+    let daemon = full_pool_daemon();
+    let backend = LibvirtBackend::connect(daemon.uri()).expect("connect");
+    let raw_volume = empty_volume(&backend, "raw.raw");
+    let connection = virt::connect::Connect::open(Some(daemon.uri())).expect("connect raw");
+    let vol = connection
+        .lookup_storage_pool_by_name(POOL)
+        .and_then(|pool| pool.lookup_storage_vol_by_name(&raw_volume.name))
+        .expect("the raw volume");
+    // SAFETY: plain libvirt calls on live objects; the stream is freed at the end.
+    let raw_finish = unsafe {
+        let stream = sys::virStreamNew(connection.as_ptr(), 0);
+        assert_eq!(sys::virStorageVolUpload(vol.as_ptr(), stream, 0, 0, 0), 0);
+        for index in 0..17 {
+            let data = chunk(index);
+            let sent = sys::virStreamSend(stream, data.as_ptr().cast(), data.len());
+            assert_eq!(sent, CHUNK as i32, "raw send {}", index + 1);
+        }
+        let finished = sys::virStreamFinish(stream);
+        sys::virStreamFree(stream);
+        finished
+    };
+    let raw_size = std::fs::metadata(daemon.pool_dir().join(&raw_volume.name))
+        .expect("the raw volume's file")
+        .len();
+    assert_eq!(
+        (raw_finish, raw_size),
+        (0, LIMIT),
+        "raw libvirt 9.0 reports success and keeps 4 MiB of 4.25"
+    );
+    backend.delete_volume(&raw_volume).expect("free the space");
+
+    let volume = empty_volume(&backend, "guarded.raw");
+    let mut stream = backend
+        .open(StreamFlags::empty(), &Transfer::upload(volume, false))
+        .expect("upload");
+    for index in 0..17 {
+        stream.send(&chunk(index)).expect("send");
+    }
+    let error = stream.finish().expect_err("finish must not report success");
+    assert_eq!(error.kind(), ErrorKind::System, "{error}");
+    assert!(
+        error.message().contains("upload lost 262144 bytes"),
+        "{error}"
+    );
+}
