@@ -32,12 +32,17 @@ fn empty_volume(backend: &dyn Backend, name: &str) -> VolumeId {
     volume
 }
 
-/// Up to `chunks` sends until one fails, then a send, `finish` and `abort`: (1-based index of the
-/// failing send, its error, what the three later calls returned).
-fn upload_until_it_fails(
-    stream: &mut dyn Stream,
-    chunks: usize,
-) -> Option<(usize, Error, Vec<Result<(), Error>>)> {
+/// How an upload failed: the 1-based index of the send that failed, its error, and what a send,
+/// `finish` and `abort` returned after it.
+#[derive(Debug)]
+struct Failure {
+    at: usize,
+    error: Error,
+    later: Vec<Result<(), Error>>,
+}
+
+/// Up to `chunks` sends until one fails, then a send, `finish` and `abort`.
+fn upload_until_it_fails(stream: &mut dyn Stream, chunks: usize) -> Option<Failure> {
     for index in 0..chunks {
         if let Err(error) = stream.send(&chunk(index)) {
             let later = vec![
@@ -45,7 +50,11 @@ fn upload_until_it_fails(
                 stream.finish(),
                 stream.abort(),
             ];
-            return Some((index + 1, error, later));
+            return Some(Failure {
+                at: index + 1,
+                error,
+                later,
+            });
         }
     }
     None
@@ -54,17 +63,18 @@ fn upload_until_it_fails(
 #[test]
 fn a_full_filesystem_is_an_error_at_its_limit_as_the_simulator_injects_it() {
     let daemon = full_pool_daemon();
-    let real = LibvirtBackend::connect(daemon.uri()).expect("connect");
-    let volume = empty_volume(&real, "full.raw");
-    let mut stream = real
+    let libvirt = LibvirtBackend::connect(daemon.uri()).expect("connect");
+    let volume = empty_volume(&libvirt, "full.raw");
+    let mut stream = libvirt
         .open(
             StreamFlags::empty(),
             &Transfer::upload(volume.clone(), false),
         )
         .expect("upload");
     // 64 sends: measured, the error reaches the client 2 to 13 sends after the limit (16).
-    let (real_at, real_error, real_later) = upload_until_it_fails(stream.as_mut(), 64)
+    let real = upload_until_it_fails(stream.as_mut(), 64)
         .expect("16 MiB onto a 4 MiB filesystem never failed");
+    let real_error = real.error.clone();
     assert_eq!(
         (
             real_error.kind(),
@@ -103,18 +113,19 @@ fn a_full_filesystem_is_an_error_at_its_limit_as_the_simulator_injects_it() {
             &Transfer::upload(sim_volume.clone(), false),
         )
         .expect("upload");
-    let (sim_at, sim_error, sim_later) =
+    let simulated =
         upload_until_it_fails(stream.as_mut(), 64).expect("the injected error never came");
-    assert_eq!(sim_error, real_error);
-    assert_eq!(sim_later, real_later, "calls after the error");
+    assert_eq!(simulated.error, real_error);
+    assert_eq!(simulated.later, real.later, "calls after the error");
     // Real libvirt learns of it later than the byte (its writer thread runs behind): timing.
     assert_eq!(
-        sim_at, 17,
+        simulated.at, 17,
         "the simulator fails the first send past the limit"
     );
     assert!(
-        real_at >= sim_at,
-        "real libvirt failed send {real_at}, before the limit"
+        real.at >= simulated.at,
+        "real libvirt failed send {}, before the limit",
+        real.at
     );
     let mut kept = vec![0; sent.len() + CHUNK];
     let read = sim
