@@ -64,6 +64,12 @@ fn connect(args: &TransferArgs) -> Result<(Box<dyn Backend>, VolumeId)> {
     Ok((Box::new(sim), volume))
 }
 
+/// The volume's size, if it is longer than `end`.
+fn longer_than(backend: &dyn Backend, volume: &VolumeId, end: u64) -> Result<Option<u64>> {
+    let size = backend.volume_layout(volume)?.size();
+    Ok((size > end).then_some(size))
+}
+
 /// Whether the volume holds any data in `offset .. offset + length` (0: to the end).
 fn has_data(backend: &dyn Backend, volume: &VolumeId, offset: u64, length: u64) -> Result<bool> {
     let range = Transfer::Download {
@@ -171,6 +177,7 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
                 "--sparse cannot upload an empty file (libvirt has no zero-length hole)",
             ));
         }
+        let range_end = args.offset.saturating_add(args.length.max(size));
         if args.offset == 0 && args.length == 0 {
             empty_volume(backend.as_ref(), &volume)?;
         } else if has_data(
@@ -182,6 +189,13 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
             return Err(refuse(format!(
                 "volume {volume} has data in the target range; a sparse upload would leave it under the \
                  file's holes: upload without --sparse, or upload the whole volume (no --offset/--length)"
+            )));
+        } else if let Some(volume_size) = longer_than(backend.as_ref(), &volume, range_end)? {
+            // libvirt's hole is a seek and a truncate: the file would end at a hole's end.
+            return Err(refuse(format!(
+                "volume {volume} is {volume_size} bytes, longer than the range's end {range_end}; a \
+                 sparse upload's holes truncate the volume (libvirt seeks and truncates), losing the \
+                 bytes after the range: upload without --sparse"
             )));
         }
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use stream_conformance::Fixture;
-use stream_core::VolumeId;
+use stream_core::{Backend, VolumeId};
 use stream_libvirt::LibvirtBackend;
 
 fn daemon() -> (String, LibvirtBackend) {
@@ -166,6 +166,24 @@ fn bad_range_and_risky_sparse_upload_are_refused() {
         &["--sparse", "--offset", "4096", "--length", "10000"],
     );
     fails_with(&sparse, "has data in the target range");
+    // A hole truncates the file at its end: data after the range would be lost (measured: a
+    // 16 KiB volume came out 8 KiB long, exit 0, before this was refused).
+    let longer = volume(&backend, "H8K D8K");
+    let before = backend.volume_layout(&longer).expect("layout").to_string();
+    let holey = dir.path().join("holey.raw");
+    let source = File::create(&holey).expect("file");
+    source.write_at(&[0x11; 4096], 0).expect("data");
+    source.set_len(8192).expect("hole");
+    let sparse = transfer(
+        "upload",
+        &uri,
+        &longer,
+        &holey,
+        &["--sparse", "--offset", "0", "--length", "8192"],
+    );
+    fails_with(&sparse, "losing the bytes after the range");
+    let after = backend.volume_layout(&longer).expect("layout").to_string();
+    assert_eq!(after, before, "the refused upload changed the volume");
 }
 
 #[test]
