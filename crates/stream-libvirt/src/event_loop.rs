@@ -147,13 +147,24 @@ pub fn settle() {
         return;
     }
     let seen = counts.iterations;
+    nudge_and_wait(state, counts, Duration::from_secs(2), |counts| {
+        counts.iterations == seen && !counts.parked
+    });
+}
+
+/// Make the loop return from `poll` now, then wait (at most `timeout`) while `waiting` holds.
+fn nudge_and_wait(
+    state: &LoopState,
+    counts: MutexGuard<'_, Counts>,
+    timeout: Duration,
+    waiting: impl FnMut(&mut Counts) -> bool,
+) {
     // SAFETY: our own timer; firing at once makes the loop return from poll now.
     unsafe { sys::virEventUpdateTimeout(state.timer, 0) };
     let _ = state
         .changed
-        .wait_timeout_while(counts, Duration::from_secs(2), |counts| {
-            counts.iterations == seen && !counts.parked
-        });
+        .wait_timeout_while(counts, timeout, waiting)
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
 }
 
 /// While held, the event loop runs (a NONBLOCK stream, a registered callback).
@@ -192,14 +203,9 @@ impl Quiet {
             let mut counts = lock(state);
             counts.quiet += 1;
             if !counts.should_run() && !counts.parked {
-                // SAFETY: our own timer; firing at once makes the loop return from poll now.
-                unsafe { sys::virEventUpdateTimeout(state.timer, 0) };
-                let (_counts, _timeout) = state
-                    .changed
-                    .wait_timeout_while(counts, Duration::from_secs(1), |counts| {
-                        !counts.parked && !counts.should_run()
-                    })
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                nudge_and_wait(state, counts, Duration::from_secs(1), |counts| {
+                    !counts.parked && !counts.should_run()
+                });
             }
         }
         Quiet(())
