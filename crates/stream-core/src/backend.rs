@@ -197,6 +197,13 @@ pub trait Backend: Send + Sync {
     /// shown as data, since a hole map cannot tell written zeros from data).
     fn volume_layout(&self, volume: &VolumeId) -> Result<Layout>;
 
+    /// The volume's size in bytes: what a download of the whole volume moves (for libvirt, the
+    /// file's physical size, not an image format's capacity). The default reads the layout;
+    /// backends that can ask for the size alone should.
+    fn volume_size(&self, volume: &VolumeId) -> Result<u64> {
+        self.volume_layout(volume).map(|layout| layout.size())
+    }
+
     /// Read the volume's bytes at `offset` into `buf`; returns how many were read (short at
     /// the end of the volume).
     fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize>;

@@ -283,7 +283,9 @@ impl Layout {
     }
 }
 
-fn parse_length(text: &str) -> Result<u64, String> {
+/// A length in the notation's units: decimal digits with an optional binary suffix `K`, `M`,
+/// `G`, `T` or `P` (`4096`, `64K`, `1G`); the one size syntax of layouts and the command line.
+pub fn parse_length(text: &str) -> Result<u64, String> {
     let (digits, multiplier) = match text.char_indices().last() {
         Some((at, suffix)) if suffix.is_ascii_alphabetic() => {
             let multiplier = match suffix {

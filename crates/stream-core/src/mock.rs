@@ -38,6 +38,7 @@ mock! {
         fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()>;
         fn delete_volume(&self, volume: &VolumeId) -> Result<()>;
         fn volume_layout(&self, volume: &VolumeId) -> Result<Layout>;
+        fn volume_size(&self, volume: &VolumeId) -> Result<u64>;
         fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize>;
     }
 }

@@ -44,7 +44,7 @@ fn setup() -> Setup {
             &Transfer::download(source.clone(), true),
         )
         .expect("download");
-    virtstream::download_to_file(download.as_mut(), &file, true, |_| {}).expect("image bytes");
+    virtstream::download_to_file(download.as_mut(), &file, true, |_| Ok(())).expect("image bytes");
     download.finish().expect("finish");
     Setup {
         uri,
@@ -77,7 +77,7 @@ fn ours_download(setup: &Setup, out: &Path) {
         )
         .expect("open");
     black_box(
-        virtstream::download_to_file(stream.as_mut(), &file, true, |_| {}).expect("download"),
+        virtstream::download_to_file(stream.as_mut(), &file, true, |_| Ok(())).expect("download"),
     );
     stream.finish().expect("finish");
 }
@@ -91,7 +91,7 @@ fn ours_upload(setup: &Setup) {
             &Transfer::upload(setup.target.clone(), true),
         )
         .expect("open");
-    black_box(virtstream::upload_from_file(stream.as_mut(), &file, true, |_| {}).expect("upload"));
+    black_box(virtstream::upload_from_file(stream.as_mut(), &file, true, |_| Ok(())).expect("upload"));
     stream.finish().expect("finish");
 }
 

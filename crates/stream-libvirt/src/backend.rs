@@ -297,6 +297,10 @@ impl Backend for LibvirtBackend {
         Ok(layout)
     }
 
+    fn volume_size(&self, volume: &VolumeId) -> Result<u64> {
+        volume_size::physical_size(&self.lookup(volume)?)
+    }
+
     fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);

@@ -50,7 +50,7 @@ fn setup() -> Setup {
             &Transfer::download(source.clone(), true),
         )
         .expect("download");
-    virtstream::download_to_file(download.as_mut(), &file, true, |_| {}).expect("image bytes");
+    virtstream::download_to_file(download.as_mut(), &file, true, |_| Ok(())).expect("image bytes");
     download.finish().expect("finish");
     Setup {
         uri,

@@ -66,24 +66,16 @@ pub struct SoakArgs {
     pub inject_mismatch: Option<u32>,
 }
 
-/// A byte count with an optional binary suffix: `16M`, `512K`, `1G`, `4096`.
-fn parse_bytes(text: &str) -> Result<u64, String> {
-    let (digits, shift) = match text.strip_suffix(['K', 'k']) {
-        Some(digits) => (digits, 10),
-        None => match text.strip_suffix(['M', 'm']) {
-            Some(digits) => (digits, 20),
-            None => match text.strip_suffix(['G', 'g']) {
-                Some(digits) => (digits, 30),
-                None => (text, 0),
-            },
-        },
-    };
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a byte count like 4096, 512K, 16M or 1G"))?;
-    number
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))
+/// A byte count with an optional binary suffix (`4096`, `512K`, `16M`, `1G`, `2T`; lower case
+/// too), in the layout notation's syntax, so the command line and layouts read sizes alike.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let upper = text.to_ascii_uppercase();
+    stream_core::layout::parse_length(&upper).map_err(|why| {
+        format!(
+            "`{text}` is not a byte count ({why}): sizes are whole numbers of bytes, 0 or more, \
+             like 4096, 512K, 16M or 1G"
+        )
+    })
 }
 
 #[derive(Debug, Args)]
@@ -117,28 +109,59 @@ pub struct DaemonArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = TRANSFER_HELP)]
 pub struct TransferArgs {
-    /// libvirt connection URI, e.g. storage:///system?socket=/tmp/vs-x/libvirt-sock or qemu:///system.
+    /// libvirt connection URI: storage:///system?socket=PATH (a private daemon's, see `virtstream
+    /// daemon env`), qemu:///system, …; or sim:// (sim://?layout=D4K+H1M+D10) for the in-process
+    /// simulator, no libvirt needed.
     #[arg(long)]
     pub uri: String,
-    /// Storage pool name.
+    /// Storage pool name (a private daemon's pool is `default`).
     #[arg(long)]
     pub pool: String,
     /// Volume name within the pool.
     #[arg(long)]
     pub vol: String,
-    /// The local file.
+    /// The local file; for download, `-` is stdout, and a device or FIFO is written through.
     pub file: PathBuf,
     /// Move holes as holes (SEEK_DATA / SEEK_HOLE on the file, sparse streams on the volume).
     #[arg(long)]
     pub sparse: bool,
-    /// Byte offset in the volume.
-    #[arg(long, default_value_t = 0)]
+    /// Byte offset in the volume (suffixes K, M, G, T).
+    #[arg(long, default_value = "0", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub offset: u64,
-    /// Bytes to move; 0 means to the end.
-    #[arg(long, default_value_t = 0)]
+    /// Bytes to move; 0 means to the end (suffixes K, M, G, T).
+    #[arg(long, default_value = "0", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub length: u64,
+    /// upload: create the volume if it does not exist (raw, sized to what the upload writes, or
+    /// --capacity).
+    #[arg(long)]
+    pub create: bool,
+    /// upload --create: the new volume's size in bytes (suffixes K, M, G, T).
+    #[arg(long, value_parser = parse_bytes, requires = "create", allow_hyphen_values = true)]
+    pub capacity: Option<u64>,
+    /// upload: let the upload change the volume's size (a whole-volume upload sizes it to the
+    /// file; a range past its end grows it).
+    #[arg(long)]
+    pub resize: bool,
 }
+
+/// The rules of upload and download, shown under `--help`.
+const TRANSFER_HELP: &str = "\
+Rules:
+  upload without --offset/--length (a whole-volume upload) leaves the volume holding exactly the
+  file: same size, same bytes, with or without --sparse. If the sizes differ it is refused unless
+  --resize is given. An upload into a range never changes the volume's size unless --resize is
+  given. The volume must exist (or pass --create).
+  download writes a regular file under a temporary name beside it and renames it into place when
+  complete (keeping an existing file's mode, owner and group); stdout (-), FIFOs and devices are
+  written through, holes as zeros. Ctrl-C or SIGTERM removes a partial download (exit 130/143).
+
+Examples:
+  eval \"$(virtstream daemon start)\"
+  virtstream upload --uri \"$VIRTSTREAM_DAEMON_URI\" --pool default --vol disk.raw disk.raw --sparse --create
+  virtstream download --uri \"$VIRTSTREAM_DAEMON_URI\" --pool default --vol disk.raw copy.raw --sparse
+  virtstream download --uri 'sim://?layout=D4K+H1M+D10' --pool p --vol v - | wc -c";
 
 /// A backend of the conformance matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

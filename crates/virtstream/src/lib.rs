@@ -7,4 +7,4 @@ pub mod killable;
 pub mod sparse_file;
 
 pub use io::{StreamReader, StreamWriter};
-pub use sparse_file::{Copied, download_to_file, upload_from_file};
+pub use sparse_file::{Copied, download_to_file, download_to_writer, upload_from_file};

@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod daemon;
+mod interrupt;
 mod scenarios;
 mod soak;
 mod transfer;
@@ -26,7 +27,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("virtstream: {error}");
-            ExitCode::FAILURE
+            // An interrupted transfer cleaned up and ends as the signal would have ended it.
+            match interrupt::received() {
+                Some(signal) => ExitCode::from(interrupt::exit_code(signal) as u8),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! over the `Stream` trait.
 
 use std::fs::File;
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 
 use rustix::fs::{SeekFrom, seek};
@@ -77,7 +78,7 @@ fn send_range(
     mut from: u64,
     to: u64,
     buffer: &mut [u8],
-    progress: &mut dyn FnMut(Copied),
+    progress: &mut dyn FnMut(Copied) -> Result<()>,
     copied: &mut Copied,
 ) -> Result<()> {
     while from < to {
@@ -94,7 +95,7 @@ fn send_range(
         send_all_of(stream, &buffer[..got])?;
         from += got as u64;
         copied.data += got as u64;
-        progress(*copied);
+        progress(*copied)?;
     }
     Ok(())
 }
@@ -102,11 +103,14 @@ fn send_range(
 /// Send `file` on an upload stream. With `sparse` (the stream must be a sparse upload) its
 /// holes travel as `send_hole`, the trailing one included, so the volume ends at the file's
 /// size; without, every byte is sent. Does not finish the stream.
+///
+/// `progress` is told what has been sent after every step; an error it returns (an
+/// interruption, say) stops the copy and is returned.
 pub fn upload_from_file(
     stream: &mut dyn Stream,
     file: &File,
     sparse: bool,
-    mut progress: impl FnMut(Copied),
+    mut progress: impl FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
     let size = file
         .metadata()
@@ -132,7 +136,7 @@ pub fn upload_from_file(
         if data > at {
             stream.send_hole((data - at) as i64, 0)?;
             copied.holes += data - at;
-            progress(copied);
+            progress(copied)?;
         }
         if data >= size {
             break;
@@ -172,14 +176,33 @@ fn end_after(copied: Copied, more: u64) -> Result<u64> {
         })
 }
 
+fn overfilled(n: usize, buffer: usize) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        format!(
+            "recv reported {n} bytes for a buffer of {buffer}: a stream cannot fill more than its buffer"
+        ),
+    )
+}
+
+fn must_block() -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        "download streams must be blocking",
+    )
+}
+
 /// Receive a download stream into `file` (written from offset 0). With `sparse` (the stream
 /// must be a sparse download) holes are skipped, not written, and the file is sized to the
 /// stream's end so a trailing hole stays a hole. Does not finish the stream.
+///
+/// `progress` is told what has been received after every step; an error it returns stops the
+/// copy and is returned.
 pub fn download_to_file(
     stream: &mut dyn Stream,
     file: &File,
     sparse: bool,
-    mut progress: impl FnMut(Copied),
+    mut progress: impl FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
     let flags = if sparse {
         RecvFlags::STOP_AT_HOLE
@@ -190,15 +213,7 @@ pub fn download_to_file(
     let mut copied = Copied::default();
     loop {
         match stream.recv(&mut buffer, flags)? {
-            Recv::Data(n) if n > buffer.len() => {
-                return Err(Error::new(
-                    ErrorKind::Internal,
-                    format!(
-                        "recv reported {n} bytes for a buffer of {}: a stream cannot fill more than its buffer",
-                        buffer.len()
-                    ),
-                ));
-            }
+            Recv::Data(n) if n > buffer.len() => return Err(overfilled(n, buffer.len())),
             Recv::Data(n) => {
                 end_after(copied, n as u64)?;
                 file.write_all_at(&buffer[..n], copied.total())
@@ -211,16 +226,77 @@ pub fn download_to_file(
                 copied.holes += length;
             }
             Recv::Eof => break,
-            Recv::WouldBlock => {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    "download streams must be blocking",
-                ));
-            }
+            Recv::WouldBlock => return Err(must_block()),
         }
-        progress(copied);
+        progress(copied)?;
     }
     file.set_len(copied.total())
         .map_err(|error| io_error("set the file's size", error))?;
     Ok(copied)
+}
+
+/// Receive a download stream into `out` in order, for destinations that cannot seek or must be
+/// overwritten whole (stdout, a pipe, a device): data is written as it comes and each hole of
+/// a sparse stream is written as zeros. Does not finish the stream.
+///
+/// `progress` is told what has been received after every step; an error it returns stops the
+/// copy and is returned.
+pub fn download_to_writer(
+    stream: &mut dyn Stream,
+    out: &mut dyn Write,
+    sparse: bool,
+    mut progress: impl FnMut(Copied) -> Result<()>,
+) -> Result<Copied> {
+    let flags = if sparse {
+        RecvFlags::STOP_AT_HOLE
+    } else {
+        RecvFlags::empty()
+    };
+    let mut buffer = vec![0; BUFFER];
+    let mut copied = Copied::default();
+    loop {
+        match stream.recv(&mut buffer, flags)? {
+            Recv::Data(n) if n > buffer.len() => return Err(overfilled(n, buffer.len())),
+            Recv::Data(n) => {
+                end_after(copied, n as u64)?;
+                out.write_all(&buffer[..n])
+                    .map_err(|error| io_error("write", error))?;
+                copied.data += n as u64;
+            }
+            Recv::Hole => {
+                let length = stream.recv_hole(0)?.max(0) as u64;
+                end_after(copied, length)?;
+                write_zeros(out, length, &mut buffer, |written| {
+                    copied.holes += written;
+                    progress(copied)
+                })?;
+            }
+            Recv::Eof => break,
+            Recv::WouldBlock => return Err(must_block()),
+        }
+        progress(copied)?;
+    }
+    out.flush().map_err(|error| io_error("flush", error))?;
+    Ok(copied)
+}
+
+/// Writes `length` zero bytes to `out` through `buffer`, telling `done` each chunk's size (a
+/// hole can be a terabyte: progress and interruption must not wait for its end).
+fn write_zeros(
+    out: &mut dyn Write,
+    mut length: u64,
+    buffer: &mut [u8],
+    mut done: impl FnMut(u64) -> Result<()>,
+) -> Result<()> {
+    buffer.fill(0);
+    while length > 0 {
+        let chunk = buffer
+            .len()
+            .min(usize::try_from(length).unwrap_or(usize::MAX));
+        out.write_all(&buffer[..chunk])
+            .map_err(|error| io_error("write", error))?;
+        length -= chunk as u64;
+        done(chunk as u64)?;
+    }
+    Ok(())
 }

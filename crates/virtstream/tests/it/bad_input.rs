@@ -90,13 +90,13 @@ fn streams_breaking_their_counts_are_errors_not_panics() {
         (|_| Sent::Bytes(0), "send accepted 0 of 10 bytes"),
     ] {
         let mut stream = broken(sent, |_| Recv::Eof, 0);
-        let error = upload_from_file(&mut stream, &file, false, |_| {}).unwrap_err();
+        let error = upload_from_file(&mut stream, &file, false, |_| Ok(())).unwrap_err();
         assert!(error.message().contains(rule), "{error}");
     }
 
     let out = File::create(dir.path().join("out")).unwrap();
     let mut too_much = broken(|_| Sent::WouldBlock, |len| Recv::Data(len + 1), 0);
-    let error = download_to_file(&mut too_much, &out, false, |_| {}).unwrap_err();
+    let error = download_to_file(&mut too_much, &out, false, |_| Ok(())).unwrap_err();
     assert!(
         error
             .message()
@@ -105,7 +105,7 @@ fn streams_breaking_their_counts_are_errors_not_panics() {
     );
 
     let mut huge_holes = broken(|_| Sent::WouldBlock, |_| Recv::Hole, i64::MAX);
-    let error = download_to_file(&mut huge_holes, &out, true, |_| {}).unwrap_err();
+    let error = download_to_file(&mut huge_holes, &out, true, |_| Ok(())).unwrap_err();
     assert!(
         error
             .message()

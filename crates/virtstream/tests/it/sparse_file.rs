@@ -46,7 +46,7 @@ fn sparse_round_trip_keeps_bytes_holes_and_trailing_hole() {
             &Transfer::upload(volume.clone(), true),
         )
         .unwrap();
-    let sent = upload_from_file(upload.as_mut(), &source, true, |_| {}).unwrap();
+    let sent = upload_from_file(upload.as_mut(), &source, true, |_| Ok(())).unwrap();
     upload.finish().unwrap();
     assert_eq!(sent.total(), size);
     assert!(sent.data < 1 << 20, "only the data blocks travel: {sent:?}");
@@ -59,7 +59,7 @@ fn sparse_round_trip_keeps_bytes_holes_and_trailing_hole() {
     let mut download = sim
         .open(StreamFlags::empty(), &Transfer::download(volume, true))
         .unwrap();
-    let received = download_to_file(download.as_mut(), &target, true, |_| {}).unwrap();
+    let received = download_to_file(download.as_mut(), &target, true, |_| Ok(())).unwrap();
     download.finish().unwrap();
     assert_eq!(received, sent);
     assert_eq!(
@@ -82,7 +82,7 @@ fn non_sparse_copies_every_byte() {
             &Transfer::upload(volume.clone(), false),
         )
         .unwrap();
-    let sent = upload_from_file(upload.as_mut(), &source, false, |_| {}).unwrap();
+    let sent = upload_from_file(upload.as_mut(), &source, false, |_| Ok(())).unwrap();
     upload.finish().unwrap();
     assert_eq!((sent.data, sent.holes), (10_000, 0));
     assert_eq!(sim.volume_layout(&volume).unwrap().to_string(), "D10000");

@@ -1,0 +1,82 @@
+//! `virtstream upload`: a regular file into a volume; the volume's size changes only when asked
+//! for, and a failed or interrupted upload says what the volume now holds.
+
+use stream_core::{Result, StreamFlags, Transfer};
+use virtstream::{Copied, upload_from_file};
+
+use super::volume::{self, Request};
+use super::{check_range, connect, prefix, progress, refuse, report, source};
+use crate::cli::TransferArgs;
+use crate::interrupt;
+
+pub fn upload(args: &TransferArgs) -> Result<()> {
+    let (file, size) = source::open(&args.file)?;
+    check_range(args.offset, args.length.max(size))?;
+    if args.length != 0 && size > args.length {
+        return Err(refuse(format!(
+            "{} is {size} bytes, longer than --length {}",
+            args.file.display(),
+            args.length
+        )));
+    }
+    if args.sparse && size == 0 {
+        return Err(refuse(
+            "--sparse cannot upload an empty file (libvirt has no zero-length hole)",
+        ));
+    }
+    let request = Request {
+        size,
+        offset: args.offset,
+        length: args.length,
+        sparse: args.sparse,
+        resize: args.resize,
+        create: args.create,
+        capacity: args.capacity,
+    };
+    let (backend, volume) = connect(args)?;
+    let plan = volume::prepare(backend.as_ref(), &volume, &request)?;
+    interrupt::install()?;
+    if plan.cut {
+        volume::cut(backend.as_ref(), &volume)?;
+    }
+    let transfer = Transfer::Upload {
+        volume: volume.clone(),
+        offset: args.offset,
+        length: args.length,
+        sparse: args.sparse,
+    };
+    let bar = progress(size, "upload");
+    let mut sent = Copied::default();
+    let result = backend
+        .open(StreamFlags::empty(), &transfer)
+        .and_then(|mut stream| {
+            upload_from_file(stream.as_mut(), &file, args.sparse, |done: Copied| {
+                sent = done;
+                bar.set_position(done.total());
+                interrupt::check()
+            })?;
+            stream.finish()
+        });
+    bar.finish_and_clear();
+    match result {
+        Ok(()) => {
+            report("uploaded", sent);
+            Ok(())
+        }
+        Err(error) => {
+            // The stream was dropped (aborted) on the way out; what it wrote stays written.
+            let state = if plan.cut {
+                "its old contents were cut before the upload"
+            } else {
+                "the rest of it holds what it held before"
+            };
+            Err(prefix(
+                format!(
+                    "volume {volume} is incomplete: at most {} of {size} bytes written ({state})",
+                    sent.total()
+                ),
+                &error,
+            ))
+        }
+    }
+}
