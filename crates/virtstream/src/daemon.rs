@@ -12,34 +12,28 @@ fn to_error(error: stream_libvirt::daemon::DaemonError) -> Error {
 }
 
 pub fn run(args: &DaemonArgs) -> Result<()> {
-    let state_file = args
-        .state
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("virtstream-daemon.state"));
+    let state_file = match &args.state {
+        Some(file) => file.clone(),
+        None => daemon_control::default_state_file().map_err(to_error)?,
+    };
     match args.action {
         DaemonAction::Start => {
-            let state = daemon_control::start(&state_file).map_err(to_error)?;
-            eprintln!(
-                "started libvirtd {} in {} (state: {})",
-                state.pid,
-                state.dir.display(),
-                state_file.display()
-            );
-            println!("{URI_ENV}={}", state.uri);
+            let done = daemon_control::start(&state_file).map_err(to_error)?;
+            tell(&done);
+            println!("{URI_ENV}={}", done.state.uri);
         }
-        DaemonAction::Stop => {
-            let (state, was_running) = daemon_control::stop(&state_file).map_err(to_error)?;
-            let how = if was_running {
-                "stopped"
-            } else {
-                "removed the state of dead"
-            };
-            eprintln!("{how} libvirtd {}", state.pid);
-        }
+        DaemonAction::Stop => tell(&daemon_control::stop(&state_file).map_err(to_error)?),
         DaemonAction::Env => println!(
             "{URI_ENV}={}",
             daemon_control::running(&state_file).map_err(to_error)?.uri
         ),
     }
     Ok(())
+}
+
+/// What was done, on stderr: stdout is only the URI, for `eval "$(virtstream daemon start)"`.
+fn tell(done: &daemon_control::Done) {
+    for message in &done.messages {
+        eprintln!("{message}");
+    }
 }

@@ -14,19 +14,22 @@ const USAGE: &str = "usage: virtstream-daemon start|stop|env [--state FILE]\n\
     \x20 start  start a private storage-only libvirtd and print VIRTSTREAM_DAEMON_URI=<uri>\n\
     \x20 stop   stop the daemon named by the state file and remove its directory\n\
     \x20 env    print VIRTSTREAM_DAEMON_URI=<uri> of the running daemon\n\
-    \x20 --state FILE  default: <workspace>/target/virtstream-daemon.state";
+    \x20 --state FILE  default: $XDG_RUNTIME_DIR/virtstream/daemon.state, else\n\
+    \x20               $TMPDIR/virtstream-<uid>/daemon.state";
 
 fn main() -> ExitCode {
     let Some((command, state_file)) = parse(env::args().skip(1)) else {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let result = match command.as_str() {
-        "start" => start(&state_file),
-        "stop" => stop(&state_file),
-        "env" => print_env(&state_file),
-        _ => unreachable!("parse accepts only the three commands"),
-    };
+    let result = state_file
+        .map_or_else(daemon_control::default_state_file, Ok)
+        .and_then(|state_file| match command.as_str() {
+            "start" => start(&state_file),
+            "stop" => stop(&state_file),
+            "env" => print_env(&state_file),
+            _ => unreachable!("parse accepts only the three commands"),
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -36,43 +39,36 @@ fn main() -> ExitCode {
     }
 }
 
-/// The command and the state file, or `None` for anything else (then the usage is shown).
-fn parse(mut args: impl Iterator<Item = String>) -> Option<(String, PathBuf)> {
+/// The command and the state file given (`None`: the default), or `None` for anything else
+/// (then the usage is shown).
+fn parse(mut args: impl Iterator<Item = String>) -> Option<(String, Option<PathBuf>)> {
     let command = args
         .next()
         .filter(|c| ["start", "stop", "env"].contains(&c.as_str()))?;
     let state_file = match (args.next().as_deref(), args.next(), args.next()) {
-        (None, ..) => default_state_file(),
-        (Some("--state"), Some(file), None) => PathBuf::from(file),
+        (None, ..) => None,
+        (Some("--state"), Some(file), None) => Some(PathBuf::from(file)),
         _ => return None,
     };
     Some((command, state_file))
 }
 
-/// `$CARGO_TARGET_DIR` or the workspace's `target/`: where cargo's other per-checkout state lives.
-fn default_state_file() -> PathBuf {
-    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-        PathBuf::from,
-    );
-    target.join("virtstream-daemon.state")
-}
-
 fn start(state_file: &Path) -> Result<(), DaemonError> {
-    let state = daemon_control::start(state_file)?;
-    eprintln!("started libvirtd {} in {}", state.pid, state.dir.display());
-    println!("{URI_ENV}={}", state.uri);
+    let done = daemon_control::start(state_file)?;
+    tell(&done);
+    println!("{URI_ENV}={}", done.state.uri);
     Ok(())
 }
 
 fn stop(state_file: &Path) -> Result<(), DaemonError> {
-    let (state, was_running) = daemon_control::stop(state_file)?;
-    if was_running {
-        eprintln!("stopped libvirtd {}", state.pid);
-    } else {
-        eprintln!("libvirtd {} was not running; removed its state", state.pid);
-    }
+    tell(&daemon_control::stop(state_file)?);
     Ok(())
+}
+
+fn tell(done: &daemon_control::Done) {
+    for message in &done.messages {
+        eprintln!("{message}");
+    }
 }
 
 fn print_env(state_file: &Path) -> Result<(), DaemonError> {

@@ -49,8 +49,7 @@ pub(super) fn preflight() -> Result<PathBuf, DaemonError> {
     let driver = storage_driver().ok_or_else(|| DaemonError::Missing {
         what: format!("libvirt's storage driver ({STORAGE_DRIVER})"),
     })?;
-    // SAFETY: geteuid(2) has no arguments and cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = super::private::euid();
     if euid != 0 {
         return Err(DaemonError::NotRoot { euid });
     }
@@ -114,11 +113,42 @@ pub(super) fn check_dir(dir: &Path) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// Fills a new daemon directory, or brings an adopted one up to date: the driver directory with
+/// only the storage driver, the pool directory (kept with its volumes if it exists) and this
+/// version's config.
+pub(super) fn prepare_dir(dir: &Path, driver: &Path) -> Result<(), DaemonError> {
+    let create = |name: &str| match fs::create_dir(dir.join(name)) {
+        Err(err) if err.kind() != io::ErrorKind::AlreadyExists => {
+            Err(io_error(format_args!("creating {name}/"))(err))
+        }
+        _ => Ok(()),
+    };
+    create("drivers")?;
+    create("pool")?;
+    let link = dir.join("drivers").join(STORAGE_DRIVER);
+    remove_if_there(&link)?;
+    std::os::unix::fs::symlink(driver, &link).map_err(io_error("linking the storage driver"))?;
+    let conf = dir.join("libvirtd.conf");
+    remove_if_there(&conf)?;
+    fs::write(&conf, config(dir)).map_err(io_error("writing libvirtd.conf"))
+}
+
+fn remove_if_there(path: &Path) -> Result<(), DaemonError> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => {
+            Err(io_error(format_args!("removing {}", path.display()))(err))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Both sockets are root's only (the directory is 0700 as well): through the read-only one,
+/// anyone could list the pools and volumes, with their paths and sizes.
 pub(super) fn config(dir: &Path) -> String {
     let dir = dir.display();
     format!(
         "unix_sock_dir = \"{dir}\"\n\
-         unix_sock_ro_perms = \"0777\"\n\
+         unix_sock_ro_perms = \"0700\"\n\
          unix_sock_rw_perms = \"0700\"\n\
          auth_unix_rw = \"none\"\n\
          auth_unix_ro = \"none\"\n\

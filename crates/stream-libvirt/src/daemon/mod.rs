@@ -10,7 +10,7 @@
 
 use std::{
     env, fmt, fs, io,
-    os::unix::process::CommandExt,
+    os::unix::{fs::PermissionsExt, process::CommandExt},
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
     sync::{Mutex, OnceLock, mpsc},
@@ -18,16 +18,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tempfile::TempDir;
 use virt::connect::Connect;
 
 mod host;
+mod ours;
+pub(crate) mod private;
 mod shared;
 mod state;
 
 use host::*;
+pub use ours::{Volume, Volumes};
 pub use shared::shared_uri;
-pub use state::DaemonState;
+pub use state::{DaemonState, Stopped};
 
 /// The environment variable naming a shared daemon's URI; `cargo xtask test` sets it so that every
 /// test process uses one daemon instead of starting its own.
@@ -108,7 +110,11 @@ fn io_error(what: impl fmt::Display) -> impl FnOnce(io::Error) -> DaemonError {
 /// A running private `libvirtd`; dropping it stops the daemon and removes its directory.
 #[derive(Debug)]
 pub struct LocalDaemon {
-    dir: TempDir,
+    /// A `vs-*` directory, mode 0700, that only this user can enter.
+    dir: PathBuf,
+    /// Whether the directory goes with the daemon: not once [`LocalDaemon::persist`] handed it
+    /// over, nor for a directory adopted from a state, whose volumes are the user's.
+    remove_dir: bool,
     /// The pool's directory as the daemon sees it.
     pool: PathBuf,
     /// The same directory as this process sees it (through `/proc/<pid>/root` for a limited
@@ -148,37 +154,43 @@ impl LocalDaemon {
     ) -> Result<LocalDaemon, DaemonError> {
         let driver = preflight()?;
         let parent = env::temp_dir();
+        // Another user who could rename entries of the parent could swap the directory.
+        private::check_no_one_else_controls(&parent).map_err(DaemonError::Unusable)?;
+        // 0700: the sockets, logs and pool inside are nobody else's business (tempfile's
+        // default is 0777 less the umask, 0755 as measured).
         let dir = tempfile::Builder::new()
             .prefix("vs-")
+            .permissions(fs::Permissions::from_mode(0o700))
             .tempdir_in(&parent)
             .map_err(io_error(format_args!(
                 "creating a directory in {}",
                 parent.display()
             )))?;
         check_dir(dir.path())?;
-        let path = dir.path();
-        fs::create_dir(path.join("drivers")).map_err(io_error("creating drivers/"))?;
-        std::os::unix::fs::symlink(&driver, path.join("drivers").join(STORAGE_DRIVER))
-            .map_err(io_error("linking the storage driver"))?;
-        fs::create_dir(path.join("pool")).map_err(io_error("creating pool/"))?;
-        fs::write(path.join("libvirtd.conf"), config(path))
-            .map_err(io_error("writing libvirtd.conf"))?;
-        let uri = format!(
-            "storage:///system?socket={}",
-            path.join("libvirt-sock").display()
-        );
-        let mut daemon = LocalDaemon {
-            pool: path.join("pool"),
-            pool_seen: path.join("pool"),
-            pool_limit,
-            dir,
-            child: None,
-            pid: 0,
-            uri,
-            tied_to_thread,
-        };
+        prepare_dir(dir.path(), &driver)?;
+        let mut daemon = LocalDaemon::on_dir(dir.keep(), true, tied_to_thread, pool_limit);
         daemon.launch()?;
         Ok(daemon)
+    }
+
+    /// A daemon not yet launched on `dir`, which [`prepare_dir`] has filled.
+    fn on_dir(
+        dir: PathBuf,
+        remove_dir: bool,
+        tied_to_thread: bool,
+        pool_limit: Option<u64>,
+    ) -> LocalDaemon {
+        LocalDaemon {
+            pool: dir.join("pool"),
+            pool_seen: dir.join("pool"),
+            pool_limit,
+            uri: uri_for(&dir),
+            dir,
+            remove_dir,
+            child: None,
+            pid: 0,
+            tied_to_thread,
+        }
     }
 
     /// The URI to connect to, e.g. `storage:///system?socket=/tmp/vs-XXXXXX/libvirt-sock`.
@@ -219,17 +231,18 @@ impl LocalDaemon {
     /// Stops the daemon: SIGTERM, then SIGKILL if it has not exited after 10 s; then removes
     /// its directory.
     pub fn stop(mut self) -> Result<(), DaemonError> {
-        self.shutdown()
+        self.shutdown()?;
+        self.remove_dir()
     }
 
     /// Leaves the daemon running and its directory in place, for a daemon that outlives this
     /// process (`virtstream-daemon start`); [`DaemonState::stop`] ends it later.
     pub fn persist(mut self) -> DaemonState {
-        // Without a child, `Drop` has nothing to stop; with cleanup disabled the directory stays.
+        // Without a child, `Drop` has nothing to stop, and the directory stays.
         self.child = None;
-        self.dir.disable_cleanup(true);
+        self.remove_dir = false;
         DaemonState {
-            dir: self.dir.path().to_owned(),
+            dir: self.dir.clone(),
             pid: self.pid,
             uri: self.uri.clone(),
         }
@@ -239,7 +252,7 @@ impl LocalDaemon {
 impl LocalDaemon {
     /// Starts libvirtd on this directory, waits until it answers and creates the pool.
     fn launch(&mut self) -> Result<(), DaemonError> {
-        let dir = self.dir.path().to_owned();
+        let dir = self.dir.clone();
         fresh_run_files(&dir)?;
         let log = |name: &str| {
             fs::OpenOptions::new()
@@ -294,7 +307,7 @@ impl LocalDaemon {
     fn wait_ready(&mut self) -> Result<Connect, DaemonError> {
         // libvirt prints every failed call to stderr by default; refused polls are expected here.
         virt::error::clear_error_callback();
-        let dir = self.dir.path().to_owned();
+        let dir = self.dir.clone();
         let socket = dir.join("libvirt-sock");
         let started = Instant::now();
         loop {
@@ -326,7 +339,7 @@ impl LocalDaemon {
     /// Everything here relies on the spawned pid being libvirtd's (setsid, unshare and sh all
     /// exec); libvirtd's own pid file says whether that held.
     fn check_pid_file(&self) -> Result<(), DaemonError> {
-        let path = self.dir.path().join("libvirtd.pid");
+        let path = self.dir.join("libvirtd.pid");
         let written = fs::read_to_string(&path).map_err(io_error("reading libvirtd.pid"))?;
         match written.trim().parse::<u32>() {
             Ok(pid) if pid == self.pid => Ok(()),
@@ -375,14 +388,35 @@ impl LocalDaemon {
             .map_err(io_error("waiting for libvirtd"))
             .map(drop)
     }
+
+    /// Removes the directory if it goes with the daemon, once.
+    fn remove_dir(&mut self) -> Result<(), DaemonError> {
+        if !std::mem::take(&mut self.remove_dir) {
+            return Ok(());
+        }
+        fs::remove_dir_all(&self.dir)
+            .map_err(io_error(format_args!("removing {}", self.dir.display())))
+    }
+}
+
+/// The URI of the daemon on `dir`; a state's `uri=` must be this, so a state can never hand
+/// out another daemon's socket.
+pub(crate) fn uri_for(dir: &Path) -> String {
+    format!(
+        "storage:///system?socket={}",
+        dir.join("libvirt-sock").display()
+    )
 }
 
 impl Drop for LocalDaemon {
     fn drop(&mut self) {
-        // Errors cannot be returned from here; the directory goes with `TempDir` right after.
+        // Errors cannot be returned from here.
         let _ = self.shutdown();
+        let _ = self.remove_dir();
     }
 }
 
+#[cfg(test)]
+mod private_tests;
 #[cfg(test)]
 mod tests;

@@ -91,13 +91,16 @@ fn a_killed_daemon_fails_calls_and_restart_brings_the_pool_back() {
 fn persisted_daemon_is_found_and_stopped_through_its_state_file() {
     let state = started().persist();
     assert!(state.is_running());
-    let file = tempfile::NamedTempFile::new().unwrap();
-    state.write(file.path()).unwrap();
-    let read = DaemonState::read(file.path()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("daemon.state");
+    state.write(&file).unwrap();
+    let read = DaemonState::read(&file).unwrap();
     assert_eq!(read, state);
     assert!(default_pool_at(&read.uri).is_ok());
 
-    read.stop().unwrap();
+    let stopped = read.stop().unwrap();
+    assert!(stopped.was_running);
+    assert_eq!(stopped.removed, Some(Vec::new()));
     assert!(!state.is_running());
     // `persist` let go of the child, so here (unlike after `virtstream-daemon start`, whose
     // process has exited) the dead daemon is this process's zombie until reaped.
@@ -128,7 +131,7 @@ fn shared_daemon_dies_with_a_process_killed_by_a_signal() {
         shared_uri().unwrap_or_else(|err| panic!("{err}"));
         let guard = SHARED_DAEMON.lock().unwrap();
         let daemon = guard.as_ref().unwrap();
-        println!("shared {} {}", daemon.pid(), daemon.dir.path().display());
+        println!("shared {} {}", daemon.pid(), daemon.dir.display());
         drop(guard);
         thread::sleep(Duration::from_secs(60));
         return;
@@ -170,10 +173,19 @@ fn shared_daemon_dies_with_a_process_killed_by_a_signal() {
 
 #[test]
 fn a_state_file_names_what_it_lacks() {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    fs::write(file.path(), "dir=/tmp/vs-x\npid=12\n").unwrap();
-    let err = DaemonState::read(file.path()).unwrap_err().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("daemon.state");
+    fs::write(&file, "dir=/tmp/vs-x\npid=12\n").unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+    let err = DaemonState::read(&file).unwrap_err().to_string();
     assert!(err.ends_with("no `uri=` line"), "{err}");
+    fs::write(
+        &file,
+        "dir=/tmp/vs-x\npid=12\nuri=storage:///system?socket=/tmp/vs-y/libvirt-sock\n",
+    )
+    .unwrap();
+    let err = DaemonState::read(&file).unwrap_err().to_string();
+    assert!(err.ends_with("is not the socket of dir /tmp/vs-x"), "{err}");
     // pid 1 is never a libvirtd with this directory's config.
     let stranger = DaemonState {
         dir: "/tmp/vs-x".into(),
