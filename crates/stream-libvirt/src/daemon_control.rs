@@ -7,6 +7,7 @@ use std::{env, path::Path, path::PathBuf};
 use crate::daemon::{
     DaemonError, DaemonState, LocalDaemon, Volumes,
     private::{check_private_dir, ensure_private_dir, euid},
+    state::prepare_state_location,
 };
 
 /// What a command did: the daemon's state and the lines to tell the user (on stderr).
@@ -42,6 +43,8 @@ pub fn default_state_file() -> Result<PathBuf, DaemonError> {
 /// a state whose directory is gone is removed first. Either is said in the messages.
 pub fn start(state_file: &Path) -> Result<Done, DaemonError> {
     let mut messages = Vec::new();
+    // A place the state cannot be kept is refused before a daemon is started for nothing.
+    prepare_state_location(state_file)?;
     if let Some(old) = DaemonState::read_if_any(state_file)? {
         // A directory that is not ours refuses everything here: nothing is signalled or removed.
         let ours = old.dir_is_ours()?;

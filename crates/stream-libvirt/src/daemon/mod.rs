@@ -24,7 +24,7 @@ mod host;
 mod ours;
 pub(crate) mod private;
 mod shared;
-mod state;
+pub(crate) mod state;
 
 use host::*;
 pub use ours::{Volume, Volumes};

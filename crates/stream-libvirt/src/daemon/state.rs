@@ -4,6 +4,7 @@
 use super::ours::{DirCheck, Volume, Volumes, check_daemon_dir, is_our_libvirtd, volumes};
 use super::private::{check_state_parent, read_private_file, write_private_file};
 use super::*;
+use std::os::unix::fs::DirBuilderExt;
 
 /// What a daemon left running by [`LocalDaemon::persist`] needs to be found and stopped later,
 /// stored as `key=value` lines in a state file.
@@ -203,12 +204,29 @@ impl DaemonState {
     }
 }
 
-fn check_parent(path: &Path) -> Result<(), DaemonError> {
-    let parent = match path.parent() {
+/// Makes sure a state can be kept at `path` before anything is started: its directory is
+/// created (0700) if missing, then checked as [`DaemonState::write`] would.
+pub(crate) fn prepare_state_location(path: &Path) -> Result<(), DaemonError> {
+    let parent = parent_of(path);
+    if fs::symlink_metadata(parent).is_err_and(|err| err.kind() == io::ErrorKind::NotFound) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(io_error(format_args!("creating {}", parent.display())))?;
+    }
+    check_parent(path)
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    };
-    check_state_parent(parent).map_err(|reason| DaemonError::State {
+    }
+}
+
+fn check_parent(path: &Path) -> Result<(), DaemonError> {
+    check_state_parent(parent_of(path)).map_err(|reason| DaemonError::State {
         path: path.to_owned(),
         reason,
     })
