@@ -24,13 +24,17 @@ const URI_PREFIX: &str = "VIRTSTREAM_DAEMON_URI=";
 /// `virtstream daemon <args>` as root, with `$TMPDIR` set (the shared directory under test) and
 /// no `$XDG_RUNTIME_DIR`, so the default state is `$TMPDIR/virtstream-0/daemon.state`.
 fn daemon_cmd(tmpdir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_virtstream"))
-        .arg("daemon")
-        .args(args)
-        .env("TMPDIR", tmpdir)
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .expect("run virtstream")
+    daemon_cmd_with_runtime(tmpdir, None, args)
+}
+
+fn daemon_cmd_with_runtime(tmpdir: &Path, runtime: Option<&Path>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_virtstream"));
+    command.arg("daemon").args(args).env("TMPDIR", tmpdir);
+    match runtime {
+        Some(dir) => command.env("XDG_RUNTIME_DIR", dir),
+        None => command.env_remove("XDG_RUNTIME_DIR"),
+    };
+    command.output().expect("run virtstream")
 }
 
 fn stderr(output: &Output) -> String {
@@ -278,6 +282,36 @@ fn another_users_state_is_not_believed() {
     }
     drop(started);
     victim.daemon.stop().expect("stopping the victim");
+}
+
+#[test]
+fn the_default_state_is_kept_in_a_directory_of_the_callers() {
+    let shared = shared_tmp();
+    let runtime = private_dir();
+    let missing = |output: &Output, dir: &Path| {
+        let state = dir.join("daemon.state");
+        fails_with(
+            output,
+            &format!("state file {}: does not exist", state.display()),
+        );
+        let meta = fs::symlink_metadata(dir).unwrap();
+        assert!(meta.is_dir(), "{}", dir.display());
+        assert_eq!(
+            (meta.uid(), meta.mode() & 0o7777),
+            (0, 0o700),
+            "{}",
+            dir.display()
+        );
+    };
+    let output = daemon_cmd_with_runtime(shared.path(), Some(runtime.path()), &["env"]);
+    missing(&output, &runtime.path().join("virtstream"));
+
+    // Another user's runtime directory is not used; $TMPDIR/virtstream-<uid> is.
+    lchown(runtime.path(), Some(65534), Some(65534)).unwrap();
+    let output = daemon_cmd_with_runtime(shared.path(), Some(runtime.path()), &["env"]);
+    missing(&output, &shared.path().join("virtstream-0"));
+    let output = daemon_cmd(shared.path(), &["stop"]);
+    missing(&output, &shared.path().join("virtstream-0"));
 }
 
 #[test]
