@@ -123,16 +123,28 @@ pub fn stop(state_file: &Path) -> Result<Done, DaemonError> {
 /// The running daemon `state_file` names.
 pub fn running(state_file: &Path) -> Result<DaemonState, DaemonError> {
     let state = DaemonState::read(state_file)?;
-    if !state.is_running() || !state.dir_is_ours()? {
-        return Err(DaemonError::Unusable(format!(
-            "libvirtd {} named by {} is not running; `start` brings it back on {} with its \
-             volumes",
-            state.pid,
-            state_file.display(),
-            state.dir.display()
-        )));
+    // Checked first: a directory that is not ours is refused, whatever runs on it.
+    let ours = state.dir_is_ours()?;
+    if ours && state.is_running() {
+        return Ok(state);
     }
-    Ok(state)
+    let next = if ours {
+        format!(
+            "`start` restarts it on {} with its volumes",
+            state.dir.display()
+        )
+    } else {
+        format!(
+            "its directory {} no longer exists; `start` removes the stale state and starts a \
+             new one",
+            state.dir.display()
+        )
+    };
+    Err(DaemonError::Unusable(format!(
+        "libvirtd {} named by {} is not running; {next}",
+        state.pid,
+        state_file.display()
+    )))
 }
 
 /// Without the state file nothing could find the daemon again: then it is not left running. A

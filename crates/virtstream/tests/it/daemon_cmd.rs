@@ -435,6 +435,10 @@ fn a_killed_daemon_is_restarted_with_its_volumes() {
         .unwrap();
     fs::write(pool.join("b.raw"), vec![7u8; 4096]).unwrap();
     kill_9(&first);
+    fails_with(
+        &daemon_cmd(&tmp, &["env", "--state", state_arg]),
+        "is not running; `start` restarts it on",
+    );
 
     let output = daemon_cmd(&tmp, &["start", "--state", state_arg]);
     let told = succeeds(&output);
@@ -492,6 +496,10 @@ fn a_state_whose_directory_is_gone_is_cleaned() {
     };
 
     let gone = crash(&mut started);
+    fails_with(
+        &daemon_cmd(&tmp, &["env", "--state", state_arg]),
+        "no longer exists; `start` removes the stale state",
+    );
     let told = succeeds(&daemon_cmd(&tmp, &["stop", "--state", state_arg]));
     assert!(
         told.contains(&format!(
