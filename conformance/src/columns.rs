@@ -1,6 +1,8 @@
 //! The report's backend columns: each backend by name, reopened after something fails on it, so a
 //! failure that breaks a connection (raw libvirt can close one over a single misuse, Q14) stays
-//! one failure instead of failing every row after it.
+//! one failure instead of failing every row after it. A backend that cannot be opened at all
+//! (a daemon that needs root) is an unavailable column: `n/a` everywhere with the reason, while
+//! the other columns run.
 
 use stream_core::Backend;
 
@@ -11,7 +13,8 @@ pub type Opener<'a> = Box<dyn Fn() -> Result<Box<dyn Backend>, String> + 'a>;
 
 struct Column<'a> {
     name: String,
-    backend: Box<dyn Backend>,
+    /// The backend, or why it could not be opened: then every cell of the column is `n/a`.
+    backend: Result<Box<dyn Backend>, String>,
     reopen: Option<Opener<'a>>,
 }
 
@@ -37,28 +40,38 @@ impl<'a> Columns<'a> {
     pub fn push(&mut self, name: &str, backend: Box<dyn Backend>) {
         self.columns.push(Column {
             name: name.to_string(),
-            backend,
+            backend: Ok(backend),
             reopen: None,
         });
     }
 
-    /// A column opened by `open`, and opened again after a row fails on it.
+    /// A column opened by `open`, and opened again after a row fails on it. When it cannot be
+    /// opened, the column is unavailable (every cell `n/a`, with the reason) and the reason is
+    /// returned too, so the caller may say so at once; the other columns still run.
     pub fn push_reopening(&mut self, name: &str, open: Opener<'a>) -> Result<(), String> {
-        let backend = open()?;
+        let backend = open();
+        let opened = backend.as_ref().map(|_| ()).map_err(String::clone);
         self.columns.push(Column {
             name: name.to_string(),
             backend,
             reopen: Some(open),
         });
-        Ok(())
+        opened
     }
 
-    /// The columns' names, in order.
+    /// The columns' names, in order, unavailable ones included.
     pub fn names(&self) -> Vec<String> {
         self.columns
             .iter()
             .map(|column| column.name.clone())
             .collect()
+    }
+
+    /// Whether the column `name` exists and has a backend.
+    pub fn is_available(&self, name: &str) -> bool {
+        self.columns
+            .iter()
+            .any(|column| column.name == name && column.backend.is_ok())
     }
 
     /// One outcome per column from `row`; a column that failed gets a fresh backend for the next
@@ -67,13 +80,30 @@ impl<'a> Columns<'a> {
         self.columns
             .iter_mut()
             .map(|column| {
-                let outcome = row(column.backend.as_ref());
+                let backend = match &column.backend {
+                    Ok(backend) => backend,
+                    Err(why) => return Outcome::Unavailable(why.clone()),
+                };
+                let outcome = row(backend.as_ref());
                 if let (Outcome::Fail(_), Some(open)) = (&outcome, &column.reopen) {
                     if let Ok(fresh) = open() {
-                        column.backend = fresh;
+                        column.backend = Ok(fresh);
                     }
                 }
                 outcome
+            })
+            .collect()
+    }
+
+    /// One outcome per column for a row that does not run on the column's backend (one that
+    /// opens backends of its own, such as a differential): `row` gets the column's name;
+    /// an unavailable column is `n/a` without asking.
+    pub fn each(&self, mut row: impl FnMut(&str) -> Outcome) -> Vec<Outcome> {
+        self.columns
+            .iter()
+            .map(|column| match &column.backend {
+                Ok(_) => row(&column.name),
+                Err(why) => Outcome::Unavailable(why.clone()),
             })
             .collect()
     }
@@ -109,5 +139,36 @@ mod tests {
         let outcomes = columns.run(|_| Outcome::Fail("broke".into()));
         assert_eq!(outcomes.len(), 2);
         assert_eq!(opened.get(), 2);
+    }
+
+    #[test]
+    fn a_column_that_cannot_open_is_unavailable_and_the_others_run() {
+        let mut columns = Columns::new();
+        columns.push("sim", Box::new(SimBackend::new(Profile::Remote)));
+        let refused = columns.push_reopening("daemon", Box::new(|| Err("needs root".into())));
+        assert_eq!(refused, Err("needs root".to_string()));
+        assert_eq!(columns.names(), ["sim", "daemon"]);
+        assert!(columns.is_available("sim") && !columns.is_available("daemon"));
+        let mut ran = 0;
+        let outcomes = columns.run(|_| {
+            ran += 1;
+            Outcome::Fail("broke".into())
+        });
+        assert_eq!(ran, 1, "the row runs on the available column only");
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Fail("broke".into()),
+                Outcome::Unavailable("needs root".into())
+            ]
+        );
+        let outcomes = columns.each(|name| Outcome::Skipped(name.to_string()));
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Skipped("sim".into()),
+                Outcome::Unavailable("needs root".into())
+            ]
+        );
     }
 }

@@ -18,7 +18,7 @@ mod suite;
 pub use check::{Check, ensure, ensure_eq};
 pub use columns::{Columns, Opener};
 pub use fixture::Fixture;
-pub use report::{Outcome, Report, run_rule, run_scenarios, run_suite};
+pub use report::{Grouped, Outcome, Report, run_rule, run_scenarios, run_suite};
 pub use rules::{Needs, Rule, all_rules};
 
 pub use stream_core::{Backend, Capabilities};

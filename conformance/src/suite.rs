@@ -66,6 +66,7 @@ macro_rules! __conformance_tests {
                         expected_skips.contains(&rule.id),
                         "{} skipped ({why}) but is not listed as an expected skip", rule.id
                     ),
+                    $crate::Outcome::Unavailable(why) => panic!("{}: backend unavailable: {why}", rule.id),
                 }
             }
         )*

@@ -5,24 +5,22 @@
 
 use std::path::PathBuf;
 
-use stream_conformance::scenario::{parse, run, scenario_files};
+use stream_conformance::scenario::{ScenarioSet, run};
 use stream_core::StreamKind;
 use stream_sim::{Profile, SimBackend};
 
 fn traces(group: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
+    let set = ScenarioSet::from_dir(&root.join(group)).unwrap_or_else(|error| panic!("{error}"));
     let mut out = Vec::new();
-    for path in scenario_files(&root.join(group)) {
-        let scenario = parse(&std::fs::read_to_string(&path).expect("readable")).expect("parses");
+    for file in set.files() {
+        let scenario = &file.scenario;
         let profile = match scenario.setup.kind {
             StreamKind::Remote => Profile::Remote,
             StreamKind::Local => Profile::Local,
         };
-        let outcome = run(&scenario, &SimBackend::new(profile)).expect("setup");
-        out.push(format!(
-            "## {}",
-            path.strip_prefix(&root).expect("under root").display()
-        ));
+        let outcome = run(scenario, &SimBackend::new(profile)).expect("setup");
+        out.push(format!("## {group}/{}", file.path));
         for (step, result) in scenario.steps.iter().zip(outcome.results) {
             out.push(format!("{} => {result}", step.text));
         }

@@ -18,7 +18,7 @@ pub use rules::FAULT_RULES;
 pub use sim::SimKillable;
 pub use trace::{DeathTrace, Direction, Plan};
 
-use crate::{Check, Outcome};
+use crate::{Check, Columns, Outcome};
 
 /// A backend with a daemon the faults group may kill: a fresh one for every check.
 pub trait Killable {
@@ -65,21 +65,20 @@ pub fn run_fault_rule(rule: &FaultRule, make: MakeKillable<'_>) -> Outcome {
     }
 }
 
-/// The faults rows of the report: per backend, `Some(make)` runs the rules, `None` skips them
-/// with the reason given.
-pub fn fault_rows(
-    backends: &[Result<MakeKillable<'_>, String>],
+/// The faults rows of the report, one per fault rule: on each column, `killable(name)` gives
+/// the column's killable backends, or why it has none (the cell is then skipped with that
+/// reason); an unavailable column is `n/a`.
+pub fn fault_rows<'a>(
+    columns: &Columns<'_>,
+    killable: impl Fn(&str) -> Result<MakeKillable<'a>, String>,
 ) -> Vec<(String, String, Vec<Outcome>)> {
     FAULT_RULES
         .iter()
         .map(|rule| {
-            let outcomes = backends
-                .iter()
-                .map(|backend| match backend {
-                    Ok(make) => run_fault_rule(rule, *make),
-                    Err(why) => Outcome::Skipped(why.clone()),
-                })
-                .collect();
+            let outcomes = columns.each(|name| match killable(name) {
+                Ok(make) => run_fault_rule(rule, make),
+                Err(why) => Outcome::Skipped(why),
+            });
             (format!("faults/{}", rule.id), "F".to_string(), outcomes)
         })
         .collect()

@@ -6,10 +6,12 @@ mod files;
 mod format;
 mod generate;
 mod play;
+mod set;
 mod timing;
 
-pub use files::{replay_all, scenario_files};
+pub use files::{MAX_SCENARIO_BYTES, ReadError, read_scenario_file};
 pub use format::{Op, Open, ParseError, Scenario, Setup, Step, parse};
 pub use generate::{layouts, remote_scenarios};
 pub use play::{Mismatch, Outcome, play, record, render_error, run, step_agrees};
+pub use set::{Origin, ScenarioFile, ScenarioSet, SetError, replay_all};
 pub use timing::{TIMING_RETRIES, drain_is_coalesced, is_packet_coalescing};

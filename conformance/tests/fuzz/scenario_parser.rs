@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use stream_conformance::scenario::{Scenario, parse, remote_scenarios, scenario_files};
+use stream_conformance::scenario::{Scenario, ScenarioSet, parse, remote_scenarios};
 
 use super::corpus;
 
@@ -62,12 +62,8 @@ fn real_files() -> &'static [String] {
     static FILES: OnceLock<Vec<String>> = OnceLock::new();
     FILES.get_or_init(|| {
         let dir = corpus::dir().join("../scenarios");
-        let files: Vec<String> = scenario_files(&dir)
-            .iter()
-            .map(|path| std::fs::read_to_string(path).expect("a scenario file"))
-            .collect();
-        assert!(!files.is_empty(), "no *.scn under {}", dir.display());
-        files
+        let set = ScenarioSet::from_dir(&dir).unwrap_or_else(|error| panic!("{error}"));
+        set.files().iter().map(|file| file.text.clone()).collect()
     })
 }
 

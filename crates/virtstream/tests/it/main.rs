@@ -5,5 +5,7 @@ mod cli;
 mod daemon_cmd;
 mod faults;
 mod io_adapters;
+mod main_job;
+mod scenario_files;
 mod soak;
 mod sparse_file;
