@@ -24,13 +24,40 @@ pub fn command(args: &[String]) -> Result<Runner> {
     })
 }
 
+/// Whether a private libvirtd can be had: one named by `$VIRTSTREAM_DAEMON_URI`, or root to start
+/// one (it needs a mount namespace).
+fn daemon_possible() -> bool {
+    let named = std::env::var_os("VIRTSTREAM_DAEMON_URI").is_some_and(|uri| !uri.is_empty());
+    named
+        || Cmd::new("id")
+            .arg("-u")
+            .read_quietly()
+            .as_deref()
+            .map(str::trim)
+            == Some("0")
+}
+
+/// `work` with the shared daemon's URI, or, when none can be had, with none: the runner then
+/// shows the daemon column as unavailable and exits 3 (incomplete) while every other backend
+/// runs, instead of the whole job stopping at the daemon's start.
+fn with_daemon_if_possible<T>(work: impl FnOnce(Option<&str>) -> Result<T>) -> Result<T> {
+    if daemon_possible() {
+        return daemon::with_shared(work);
+    }
+    println!(
+        "not root and no VIRTSTREAM_DAEMON_URI: no private libvirtd; the daemon column will be \
+         unavailable"
+    );
+    work(None)
+}
+
 impl Runner {
     pub fn run(self) -> Result<()> {
-        daemon::with_shared(|uri| self.cmd(uri)?.run())
+        with_daemon_if_possible(|uri| self.cmd(uri)?.run())
     }
 
     pub fn exit_code(self) -> Result<ExitCode> {
-        daemon::with_shared(|uri| self.cmd(uri)?.exit_code())
+        with_daemon_if_possible(|uri| self.cmd(uri)?.exit_code())
     }
 
     fn cmd(&self, uri: Option<&str>) -> Result<Cmd> {
