@@ -196,10 +196,9 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
         args.backends.clone()
     };
     // Each column is opened again after a row fails on it: one broken connection, one failure.
-    // A column that cannot be opened at all stays in the table as unavailable.
+    // A column that cannot be opened at all stays in the table, n/a, its reason shown after it.
     let mut columns = Columns::new();
     for name in names {
-        // An unavailable column's reason is shown with the table, and its cells are n/a.
         let _ = columns.push_reopening(label(name), Box::new(move || open(name)));
     }
     println!("scenarios: {}", scenarios.describe());
