@@ -91,7 +91,9 @@ fn ours_upload(setup: &Setup) {
             &Transfer::upload(setup.target.clone(), true),
         )
         .expect("open");
-    black_box(virtstream::upload_from_file(stream.as_mut(), &file, true, |_| Ok(())).expect("upload"));
+    black_box(
+        virtstream::upload_from_file(stream.as_mut(), &file, true, |_| Ok(())).expect("upload"),
+    );
     stream.finish().expect("finish");
 }
 

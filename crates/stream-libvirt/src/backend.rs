@@ -12,6 +12,7 @@ use virt::connect::Connect;
 use virt::storage_vol::StorageVol;
 use virt::sys;
 
+use crate::connection::Connection;
 use crate::error::{from_virt, last_error};
 use crate::hangup::Watchers;
 use crate::stream::LibvirtStream;
@@ -20,7 +21,7 @@ use crate::{event_loop, layout_io, volume_size};
 /// A libvirt connection serving streams.
 #[derive(Debug, Clone)]
 pub struct LibvirtBackend {
-    connection: Arc<Connect>,
+    connection: Arc<Connection>,
     capabilities: Capabilities,
     /// Registered callbacks, told when the daemon dies.
     watchers: Arc<Watchers>,
@@ -66,8 +67,8 @@ impl LibvirtBackend {
         } else {
             Capabilities::remote_storage()
         };
-        // SAFETY: the connection was just opened and is alive.
-        let watchers = Watchers::attach(unsafe { connection.as_ptr() });
+        let watchers = Arc::new(Watchers::default());
+        let connection = Connection::watched_by(connection, &watchers);
         Ok(LibvirtBackend {
             connection: Arc::new(connection),
             capabilities,

@@ -24,11 +24,14 @@ pub struct Watchers {
 }
 
 impl Watchers {
-    /// Watch `connection` for its close; in-process drivers, which cannot close, refuse the
-    /// registration and are simply not watched.
-    pub fn attach(connection: sys::virConnectPtr) -> Arc<Watchers> {
-        let watchers = Arc::new(Watchers::default());
-        let opaque = Arc::into_raw(watchers.clone()) as *mut c_void;
+    /// Watch `connection` for its close; returns whether libvirt took the registration
+    /// (in-process drivers, which cannot close, refuse it and are simply not watched).
+    ///
+    /// # Safety
+    /// `connection` must be alive; [`Watchers::detach`] must run before it is closed for the
+    /// last time (libvirt's registration holds a reference on it).
+    pub unsafe fn attach(self: &Arc<Self>, connection: sys::virConnectPtr) -> bool {
+        let opaque = Arc::into_raw(self.clone()) as *mut c_void;
         // SAFETY: live connection; `opaque` is one strong count handed to libvirt, released by
         // `release` when the callback is unregistered or the connection is freed.
         let registered = unsafe {
@@ -41,7 +44,20 @@ impl Watchers {
             // SAFETY: plain libvirt call.
             unsafe { sys::virResetLastError() };
         }
-        watchers
+        registered >= 0
+    }
+
+    /// Undo [`Watchers::attach`]: libvirt releases its reference on the connection (and ours
+    /// on the watchers).
+    ///
+    /// # Safety
+    /// `connection` must be alive and watched.
+    pub unsafe fn detach(connection: sys::virConnectPtr) {
+        // SAFETY: live connection; `closed` is the callback `attach` registered.
+        if unsafe { sys::virConnectUnregisterCloseCallback(connection, Some(closed)) } < 0 {
+            // SAFETY: plain libvirt call; a failed unregistration is not the caller's error.
+            unsafe { sys::virResetLastError() };
+        }
     }
 
     /// Also wake `callback` when the daemon dies.

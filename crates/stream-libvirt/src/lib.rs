@@ -7,6 +7,7 @@
 
 mod backend;
 mod callback;
+mod connection;
 pub mod daemon;
 pub mod daemon_control;
 pub mod deviations;

@@ -12,6 +12,7 @@ use virt::storage_vol::StorageVol;
 use virt::sys;
 
 use crate::callback;
+use crate::connection::Connection;
 use crate::error::last_error;
 use crate::event_loop::{self, Demand, Quiet};
 use crate::hangup::Watchers;
@@ -23,7 +24,7 @@ pub struct LibvirtStream {
     ptr: sys::virStreamPtr,
     lifecycle: Lifecycle,
     /// Keeps the connection open as long as the stream lives.
-    connection: Arc<virt::connect::Connect>,
+    connection: Arc<Connection>,
     /// The connection's callbacks, told when the daemon dies.
     watchers: Arc<Watchers>,
     /// NONBLOCK streams need the event loop for their whole life; blocking ones want it parked.
@@ -44,7 +45,7 @@ impl LibvirtStream {
     pub(crate) fn new(
         ptr: sys::virStreamPtr,
         lifecycle: Lifecycle,
-        connection: Arc<virt::connect::Connect>,
+        connection: Arc<Connection>,
         watchers: Arc<Watchers>,
         downloads: bool,
     ) -> Self {

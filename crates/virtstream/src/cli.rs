@@ -18,13 +18,19 @@ pub enum Command {
     Upload(TransferArgs),
     /// Copy a storage volume into a local file.
     Download(TransferArgs),
-    /// Run every contract rule against the chosen backends and print the rule × backend table.
+    /// Run every contract rule and recorded scenario against the chosen backends and print the
+    /// rule × backend table.
+    ///
+    /// Exit status: 0 every check that ran passed; 1 a check failed, or the run could not start;
+    /// 3 incomplete: nothing failed, but a backend could not be opened (its column is n/a, with
+    /// the reason).
     Conformance(ConformanceArgs),
     /// A private storage-only libvirtd for tests and demos, outliving this command.
     Daemon(DaemonArgs),
     /// Play scenario files against a backend: each result, or the first mismatch as a diff.
     Replay(ScenarioArgs),
-    /// Play scenario files against a (real) backend and write its results into them.
+    /// Play the operations of existing scenario files on a (real) backend and write its results
+    /// into them.
     Record(ScenarioArgs),
     /// Many random transfers through a daemon (aborts and daemon restarts among them), each
     /// checked against its source, under a watchdog, with memory sampled; then a report.
@@ -103,7 +109,9 @@ pub struct DaemonArgs {
     /// What to do.
     #[arg(value_enum)]
     pub action: DaemonAction,
-    /// Where the running daemon is recorded (default: virtstream-daemon.state in the temp dir).
+    /// Where the running daemon is recorded (default: $XDG_RUNTIME_DIR/virtstream/daemon.state
+    /// when that is your own 0700 directory, else $TMPDIR/virtstream-<uid>/daemon.state). Only a
+    /// 0600 file of yours, in a directory no other user can write, is believed.
     #[arg(long)]
     pub state: Option<PathBuf>,
 }
@@ -181,8 +189,10 @@ pub struct ConformanceArgs {
     /// Backends to check (default: all four).
     #[arg(long = "backend", value_enum)]
     pub backends: Vec<BackendName>,
-    /// Recorded scenarios to replay (default: fixtures/scenarios of this checkout).
-    #[arg(long)]
+    /// Replay the scenarios under DIR (*.scn, recursively; each directory a group) instead of
+    /// the recorded ones built into virtstream. A missing or empty DIR, or an unreadable file in
+    /// it, is an error.
+    #[arg(long, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
     /// Cases per differential property (sim-remote against daemon).
     #[arg(long, default_value_t = 256)]

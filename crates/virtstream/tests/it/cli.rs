@@ -83,7 +83,7 @@ fn sparse_gib_image_survives_upload_then_download() {
     let source = sparse_image(&image);
     // The target starts full of other data: the sparse upload must not leave it under holes.
     let target = volume(&backend, "D64M H1M");
-    let up = transfer("upload", &uri, &target, &image, &["--sparse"]);
+    let up = transfer("upload", &uri, &target, &image, &["--sparse", "--resize"]);
     assert!(
         up.status.success(),
         "upload: {}",
@@ -212,9 +212,18 @@ fn conformance_runs_on_the_simulator() {
     let output = virtstream(&args);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains(" 0 fail,"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .is_some_and(|line| line.contains(" 0 failed,")),
+        "the summary comes last: {stdout}"
+    );
     let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
-    assert!(json.contains("\"id\":\"scenarios/remote/holes\""), "{json}");
+    assert!(
+        json.contains("\"id\":\"scenarios/remote/holes (11 files)\""),
+        "{json}"
+    );
     assert!(dir.path().join("report.md").exists());
 }
 
@@ -298,7 +307,7 @@ fn unwritable_destination_is_a_clear_error() {
     let output = virtstream(&[
         "download",
         "--uri",
-        "sim://",
+        "sim://?layout=D4K",
         "--pool",
         "p",
         "--vol",
@@ -383,7 +392,7 @@ fn progress_shows_on_a_terminal_and_not_when_piped() {
     sparse_image(&image);
     let exe = env!("CARGO_BIN_EXE_virtstream");
     let upload = format!(
-        "{exe} upload --uri sim:// --pool p --vol v {} --sparse",
+        "{exe} upload --uri sim:// --pool p --vol v {} --sparse --create",
         image.display()
     );
     // util-linux `script` gives the command a pseudo-terminal, as a person's shell would.
@@ -412,6 +421,7 @@ fn progress_shows_on_a_terminal_and_not_when_piped() {
             "v",
             image.to_str().expect("utf-8"),
             "--sparse",
+            "--create",
         ])
         .output()
         .expect("virtstream");
@@ -420,4 +430,66 @@ fn progress_shows_on_a_terminal_and_not_when_piped() {
         piped.status.success() && !stderr.contains("MiB/s"),
         "a bar drawn into a pipe: {stderr:?}"
     );
+}
+
+/// Runs virtstream with libvirt's client RPC log on stderr and returns the procedures it sent
+/// (`proc=N` of each queued call), in order.
+fn procedures_sent(args: &[&str]) -> (Output, Vec<u32>) {
+    let output = Command::new(env!("CARGO_BIN_EXE_virtstream"))
+        .args(args)
+        .env("LIBVIRT_LOG_FILTERS", "1:rpc.netclient")
+        .env("LIBVIRT_LOG_OUTPUTS", "1:stderr")
+        .output()
+        .expect("run virtstream");
+    let log = String::from_utf8_lossy(&output.stderr);
+    let sent = log
+        .lines()
+        .filter(|line| line.contains("RPC_CLIENT_MSG_TX_QUEUE") && line.contains(" type=0 "))
+        .filter_map(|line| line.split(" proc=").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    (output, sent)
+}
+
+/// `REMOTE_PROC_CONNECT_CLOSE` (remote_protocol.x): what virsh and libvirt-python send last.
+const CONNECT_CLOSE: u32 = 2;
+
+#[test]
+fn transfers_close_their_connection_on_success_and_on_error() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = volume(&backend, "D8K");
+    let out = dir.path().join("out.raw");
+    let out = out.to_str().expect("utf-8");
+    let (output, sent) = procedures_sent(&[
+        "download",
+        "--uri",
+        &uri,
+        "--pool",
+        &source.pool,
+        "--vol",
+        &source.name,
+        out,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !sent.is_empty(),
+        "no RPC log: is LIBVIRT_LOG_OUTPUTS honoured?"
+    );
+    assert_eq!(sent.last(), Some(&CONNECT_CLOSE), "calls sent: {sent:?}");
+    let (output, sent) = procedures_sent(&[
+        "download",
+        "--uri",
+        &uri,
+        "--pool",
+        "default",
+        "--vol",
+        "no-such-volume",
+        out,
+    ]);
+    assert!(!output.status.success());
+    assert_eq!(sent.last(), Some(&CONNECT_CLOSE), "calls sent: {sent:?}");
 }

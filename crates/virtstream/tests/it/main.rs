@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod cli_files;
 mod daemon_cmd;
 mod faults;
 mod io_adapters;

@@ -1,0 +1,441 @@
+//! What `virtstream upload` / `download` do to the files and volumes they are given: a
+//! destination that is not a regular file is written through (never replaced), a replaced file
+//! keeps its owner, group and mode, a link another user owns is not followed, an interrupted
+//! download leaves nothing, a FIFO source does not hang, whole-volume uploads follow one rule,
+//! and sizes take suffixes.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use stream_conformance::Fixture;
+use stream_core::{Backend, Layout, VolumeId};
+use stream_libvirt::LibvirtBackend;
+
+const EXE: &str = env!("CARGO_BIN_EXE_virtstream");
+/// The simulator's volume of `sim://?layout=…` below: 4 KiB data, a 1 MiB hole, 10 bytes data.
+const SIM: &str = "sim://?layout=D4K+H1M+D10";
+const SIM_SIZE: u64 = 4096 + (1 << 20) + 10;
+
+fn virtstream(args: &[&str]) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .output()
+        .expect("run virtstream")
+}
+
+fn sim_download(to: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["download", "--uri", SIM, "--pool", "p", "--vol", "v", to];
+    args.extend_from_slice(extra);
+    virtstream(&args)
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn succeeds(output: &Output) {
+    assert!(output.status.success(), "failed: {}", stderr(output));
+}
+
+fn fails_with(output: &Output, needle: &str) {
+    assert!(!output.status.success(), "succeeded: {}", stderr(output));
+    assert!(
+        stderr(output).contains(needle),
+        "stderr should mention {needle:?}: {}",
+        stderr(output)
+    );
+}
+
+/// The simulator volume's bytes, as the layout notation defines them.
+fn sim_bytes() -> Vec<u8> {
+    Layout::parse("D4K H1M D10").expect("layout").to_bytes()
+}
+
+/// No `.virtstream-download-*` left in `dir`.
+fn no_partial_files(dir: &Path) {
+    let left: Vec<PathBuf> = fs::read_dir(dir)
+        .expect("read dir")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.to_string_lossy().contains(".virtstream-download-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
+#[test]
+fn download_writes_through_a_device_node_instead_of_replacing_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A private null device (1:3), so a regression cannot break the machine's /dev/null.
+    let null = dir.path().join("null");
+    let status = Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status()
+        .expect("mknod (coreutils; needs root)");
+    assert!(status.success(), "mknod needs root");
+    succeeds(&sim_download(null.to_str().expect("utf-8"), &["--sparse"]));
+    let meta = fs::symlink_metadata(&null).expect("stat");
+    assert!(
+        meta.file_type().is_char_device() && meta.rdev() == libc::makedev(1, 3),
+        "the device node was replaced: {meta:?}"
+    );
+    no_partial_files(dir.path());
+}
+
+#[test]
+fn download_to_dash_and_dev_stdout_writes_the_volume_to_stdout() {
+    for (name, extra) in [
+        ("-", &[][..]),
+        ("-", &["--sparse"][..]),
+        ("/dev/stdout", &[][..]),
+    ] {
+        let output = sim_download(name, extra);
+        succeeds(&output);
+        assert!(
+            output.stdout == sim_bytes(),
+            "{name} {extra:?}: {} bytes on stdout, want {SIM_SIZE}",
+            output.stdout.len()
+        );
+    }
+}
+
+#[test]
+fn download_into_a_fifo_streams_to_its_reader() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            File::open(fifo)
+                .expect("open fifo")
+                .read_to_end(&mut bytes)
+                .expect("read");
+            bytes
+        })
+    };
+    succeeds(&sim_download(fifo.to_str().expect("utf-8"), &["--sparse"]));
+    assert!(
+        reader.join().expect("reader") == sim_bytes(),
+        "bytes differ"
+    );
+    assert!(
+        fs::symlink_metadata(&fifo)
+            .expect("stat")
+            .file_type()
+            .is_fifo(),
+        "the FIFO was replaced"
+    );
+}
+
+#[test]
+fn replacing_a_file_keeps_its_owner_group_and_mode() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out.raw");
+    fs::write(&out, b"old").expect("file");
+    std::os::unix::fs::chown(&out, Some(65534), Some(65534)).expect("chown (needs root)");
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o640)).expect("chmod");
+    succeeds(&sim_download(out.to_str().expect("utf-8"), &["--sparse"]));
+    let meta = fs::metadata(&out).expect("stat");
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (65534, 65534, 0o640)
+    );
+    assert!(fs::read(&out).expect("read") == sim_bytes());
+    no_partial_files(dir.path());
+}
+
+#[test]
+fn another_users_symlink_is_not_followed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let victim = dir.path().join("victim");
+    fs::write(&victim, b"precious").expect("file");
+    let link = dir.path().join("out.raw");
+    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).expect("lchown (needs root)");
+    fails_with(
+        &sim_download(link.to_str().expect("utf-8"), &[]),
+        "symbolic link owned by uid 65534",
+    );
+    assert_eq!(fs::read(&victim).expect("read"), b"precious");
+    assert!(
+        fs::symlink_metadata(&link)
+            .expect("stat")
+            .file_type()
+            .is_symlink()
+    );
+    no_partial_files(dir.path());
+}
+
+/// Starts a download of a volume too large to finish soon, into `dir/out.raw`, and waits until
+/// its temporary file has data.
+// The caller waits for the returned child; clippy cannot see past the return.
+#[allow(clippy::zombie_processes)]
+fn start_long_download(dir: &Path) -> Child {
+    let out = dir.join("out.raw");
+    let mut child = Command::new(EXE)
+        .args(["download", "--uri", "sim://?layout=D64G", "--pool", "p"])
+        .args(["--vol", "v", out.to_str().expect("utf-8")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn virtstream");
+    let started = Instant::now();
+    loop {
+        let growing = fs::read_dir(dir).expect("dir").any(|entry| {
+            entry.is_ok_and(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".virtstream-download-")
+                    && entry.metadata().is_ok_and(|meta| meta.len() > 0)
+            })
+        });
+        if growing {
+            return child;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("wait");
+            panic!("the download never started writing: {}", stderr(&output));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, signal: i32) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) with our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+#[test]
+fn an_interrupted_download_removes_its_temporary_file_and_exits_128_plus_the_signal() {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = start_long_download(dir.path());
+        signal(&child, sig);
+        let output = child.wait_with_output().expect("wait");
+        assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("interrupted by"),
+            "{}",
+            stderr(&output)
+        );
+        no_partial_files(dir.path());
+        assert!(!dir.path().join("out.raw").exists());
+    }
+}
+
+#[test]
+fn an_interrupted_upload_says_what_the_volume_holds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = dir.path().join("image.raw");
+    // 8 GiB of zeros, sent byte for byte without --sparse: far longer than the signal's delay.
+    File::create(&image)
+        .expect("image")
+        .set_len(8 << 30)
+        .expect("size");
+    let child = Command::new(EXE)
+        .args([
+            "upload",
+            "--uri",
+            "sim://?layout=H8G",
+            "--pool",
+            "p",
+            "--vol",
+            "v",
+        ])
+        .arg(&image)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn virtstream");
+    thread::sleep(Duration::from_millis(500));
+    signal(&child, libc::SIGINT);
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("volume p/v is incomplete: at most ")
+            && stderr(&output).contains(" of 8589934592 bytes written"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_fifo_source_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let mut child = Command::new(EXE)
+        .args([
+            "upload",
+            "--uri",
+            "sim://?layout=D4K",
+            "--pool",
+            "p",
+            "--vol",
+            "v",
+        ])
+        .arg(&fifo)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn virtstream");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("upload from a FIFO hangs");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    fails_with(
+        &child.wait_with_output().expect("output"),
+        "is not a regular file",
+    );
+}
+
+#[test]
+fn sizes_take_suffixes_and_negative_ones_name_the_rule() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out.raw");
+    let out = out.to_str().expect("utf-8");
+    succeeds(&sim_download(out, &["--offset", "4K", "--length", "1M"]));
+    assert!(fs::read(out).expect("read") == sim_bytes()[4096..4096 + (1 << 20)]);
+    for bad in [
+        &["--offset=-1"][..],
+        &["--offset", "-1"],
+        &["--length", "1X"],
+    ] {
+        fails_with(&sim_download(out, bad), "sizes are whole numbers of bytes");
+    }
+}
+
+#[test]
+fn the_progress_bar_counts_towards_the_volumes_size() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out.raw");
+    let command = format!(
+        "{EXE} download --uri 'sim://?layout=D1G' --pool p --vol v {}",
+        out.display()
+    );
+    // util-linux `script` gives the command a pseudo-terminal, so the bar is drawn.
+    let on_terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(on_terminal.status.success(), "{shown}");
+    // A frame drawn part-way shows less than the total; a total that only follows the bytes
+    // received so far would always read "N/N".
+    let frames: Vec<&str> = shown.split("/1.00 GiB").collect();
+    // Each piece but the last ends with the position a frame showed against the total.
+    let part_way = frames[..frames.len() - 1]
+        .iter()
+        .any(|before| !before.ends_with("1.00 GiB") && !before.ends_with("1024.00 MiB"));
+    assert!(part_way, "no frame shows part of 1.00 GiB done: {shown:?}");
+}
+
+fn daemon() -> (String, LibvirtBackend) {
+    let uri = stream_libvirt::daemon::shared_uri()
+        .unwrap_or_else(|error| panic!("no storage daemon: {error}"));
+    let backend =
+        LibvirtBackend::connect(&uri).unwrap_or_else(|error| panic!("connect {uri}: {error}"));
+    (uri, backend)
+}
+
+fn upload(uri: &str, volume: &VolumeId, file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "upload",
+        "--uri",
+        uri,
+        "--pool",
+        &volume.pool,
+        "--vol",
+        &volume.name,
+    ];
+    args.push(file.to_str().expect("utf-8"));
+    args.extend_from_slice(extra);
+    virtstream(&args)
+}
+
+fn volume_bytes(backend: &LibvirtBackend, volume: &VolumeId) -> Vec<u8> {
+    let size = backend.volume_size(volume).expect("size");
+    let mut bytes = vec![0; usize::try_from(size).expect("small")];
+    let read = backend.read_volume(volume, 0, &mut bytes).expect("read");
+    bytes.truncate(read);
+    bytes
+}
+
+#[test]
+fn a_whole_volume_upload_leaves_exactly_the_file_or_is_refused() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let small = dir.path().join("small.raw");
+    fs::write(&small, vec![7u8; 4096]).expect("file");
+    for sparse in [&[][..], &["--sparse"][..]] {
+        let target = Fixture::new(&backend).volume("D8M").expect("volume");
+        let before = volume_bytes(&backend, &target);
+        fails_with(&upload(&uri, &target, &small, sparse), "pass --resize");
+        assert!(
+            volume_bytes(&backend, &target) == before,
+            "a refusal changed the volume"
+        );
+        let mut resized = sparse.to_vec();
+        resized.push("--resize");
+        succeeds(&upload(&uri, &target, &small, &resized));
+        assert_eq!(
+            volume_bytes(&backend, &target),
+            vec![7u8; 4096],
+            "{sparse:?}"
+        );
+    }
+    // Growing: a file larger than the volume, or a range past its end.
+    let target = Fixture::new(&backend).volume("D4K").expect("volume");
+    let large = dir.path().join("large.raw");
+    fs::write(&large, vec![9u8; 8192]).expect("file");
+    fails_with(&upload(&uri, &target, &large, &[]), "grow the volume");
+    fails_with(
+        &upload(&uri, &target, &small, &["--offset", "4K"]),
+        "would grow the volume",
+    );
+    assert_eq!(backend.volume_size(&target).expect("size"), 4096);
+    succeeds(&upload(
+        &uri,
+        &target,
+        &small,
+        &["--offset", "4K", "--resize"],
+    ));
+    assert_eq!(backend.volume_size(&target).expect("size"), 8192);
+}
+
+#[test]
+fn upload_create_makes_the_missing_volume() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("f.raw");
+    fs::write(&file, vec![5u8; 10_000]).expect("file");
+    let name = format!("created-{}.raw", std::process::id());
+    let volume = VolumeId::new("default", &name);
+    fails_with(&upload(&uri, &volume, &file, &[]), "pass --create");
+    succeeds(&upload(&uri, &volume, &file, &["--create", "--sparse"]));
+    let bytes = volume_bytes(&backend, &volume);
+    backend.delete_volume(&volume).expect("delete");
+    assert_eq!(bytes, vec![5u8; 10_000]);
+}
