@@ -16,11 +16,11 @@ const LIBVIRT_CRATE_DIR: &str = "crates/stream-libvirt";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Action {
-    /// Start a private storage-only libvirtd and print VIRTSTREAM_DAEMON_URI=<uri>.
+    /// Start a private storage-only libvirtd and print `VIRTSTREAM_DAEMON_URI=<uri>`.
     Start,
     /// Stop it and remove its directory.
     Stop,
-    /// Print VIRTSTREAM_DAEMON_URI=<uri> of the running one.
+    /// Print `VIRTSTREAM_DAEMON_URI=<uri>` of the running one.
     Env,
 }
 

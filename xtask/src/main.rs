@@ -5,6 +5,7 @@ mod ci;
 mod conformance;
 mod daemon;
 mod fuzz;
+mod lint;
 mod setup;
 mod soak;
 mod test;
@@ -66,7 +67,9 @@ enum Command {
         #[arg(last = true)]
         targets: Vec<String>,
     },
-    /// Everything CI checks: formatting, clippy, `test`, then `conformance`.
+    /// Formatting, clippy and rustdoc, each with warnings as errors.
+    Lint,
+    /// Everything CI checks: `lint`, `test`, then `conformance`.
     Ci,
 }
 
@@ -78,6 +81,7 @@ fn main() -> Result<ExitCode, Error> {
         Command::Conformance { args } => return conformance::command(&args)?.exit_code(),
         Command::Bench { target, args } => bench::run(target, &args)?,
         Command::Daemon { action } => daemon::run(action)?,
+        Command::Lint => lint::run()?,
         Command::Ci => ci::run()?,
         Command::Fuzz { cases, targets } => fuzz::run(cases, &targets)?,
         // The soak's exit status is its verdict, passed through unchanged.

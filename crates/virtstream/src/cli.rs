@@ -96,11 +96,11 @@ pub struct ScenarioArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DaemonAction {
-    /// Start one and print VIRTSTREAM_DAEMON_URI=<uri>.
+    /// Start one and print `VIRTSTREAM_DAEMON_URI=<uri>`.
     Start,
     /// Stop it and remove its directory.
     Stop,
-    /// Print VIRTSTREAM_DAEMON_URI=<uri> of the running one.
+    /// Print `VIRTSTREAM_DAEMON_URI=<uri>` of the running one.
     Env,
 }
 
@@ -109,8 +109,8 @@ pub struct DaemonArgs {
     /// What to do.
     #[arg(value_enum)]
     pub action: DaemonAction,
-    /// Where the running daemon is recorded (default: $XDG_RUNTIME_DIR/virtstream/daemon.state
-    /// when that is your own 0700 directory, else $TMPDIR/virtstream-<uid>/daemon.state). Only a
+    /// Where the running daemon is recorded (default: `$XDG_RUNTIME_DIR/virtstream/daemon.state`
+    /// when that is your own 0700 directory, else `$TMPDIR/virtstream-<uid>/daemon.state`). Only a
     /// 0600 file of yours, in a directory no other user can write, is believed.
     #[arg(long)]
     pub state: Option<PathBuf>,
