@@ -8,3 +8,8 @@ pub mod sparse_file;
 
 pub use io::{StreamReader, StreamWriter};
 pub use sparse_file::{Copied, download_to_file, download_to_writer, upload_from_file};
+
+/// The README's Rust examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}

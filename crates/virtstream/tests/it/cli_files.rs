@@ -439,3 +439,21 @@ fn upload_create_makes_the_missing_volume() {
     backend.delete_volume(&volume).expect("delete");
     assert_eq!(bytes, vec![5u8; 10_000]);
 }
+
+#[test]
+fn transfer_help_names_the_simulator_the_pool_and_the_rules() {
+    let help = virtstream(&["upload", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    for needle in [
+        "sim://",
+        "`default`",
+        "--create",
+        "--resize",
+        "exactly the file",
+    ] {
+        assert!(
+            text.contains(needle),
+            "upload --help lacks {needle:?}:\n{text}"
+        );
+    }
+}
