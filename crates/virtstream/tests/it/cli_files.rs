@@ -449,7 +449,7 @@ fn transfer_help_names_the_simulator_the_pool_and_the_rules() {
         "`default`",
         "--create",
         "--resize",
-        "exactly the file",
+        "holding exactly the",
     ] {
         assert!(
             text.contains(needle),
