@@ -192,17 +192,20 @@ fn must_block() -> Error {
     )
 }
 
-/// Receive a download stream into `file` (written from offset 0). With `sparse` (the stream
-/// must be a sparse download) holes are skipped, not written, and the file is sized to the
-/// stream's end so a trailing hole stays a hole. Does not finish the stream.
-///
-/// `progress` is told what has been received after every step; an error it returns stops the
-/// copy and is returned.
-pub fn download_to_file(
+/// Where a download's bytes go.
+enum Sink<'a> {
+    /// At their offset in a file of our own: holes are skipped, the size set at the end.
+    At(&'a File),
+    /// In order: holes are written as zeros.
+    InOrder(&'a mut dyn Write),
+}
+
+/// The one receive loop of both downloads: data and holes from `stream` into `sink`.
+fn receive(
     stream: &mut dyn Stream,
-    file: &File,
+    mut sink: Sink<'_>,
     sparse: bool,
-    mut progress: impl FnMut(Copied) -> Result<()>,
+    progress: &mut dyn FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
     let flags = if sparse {
         RecvFlags::STOP_AT_HOLE
@@ -216,23 +219,51 @@ pub fn download_to_file(
             Recv::Data(n) if n > buffer.len() => return Err(overfilled(n, buffer.len())),
             Recv::Data(n) => {
                 end_after(copied, n as u64)?;
-                file.write_all_at(&buffer[..n], copied.total())
-                    .map_err(|error| io_error("write", error))?;
+                let written = match &mut sink {
+                    Sink::At(file) => file.write_all_at(&buffer[..n], copied.total()),
+                    Sink::InOrder(out) => out.write_all(&buffer[..n]),
+                };
+                written.map_err(|error| io_error("write", error))?;
                 copied.data += n as u64;
             }
             Recv::Hole => {
                 let length = stream.recv_hole(0)?.max(0) as u64;
                 end_after(copied, length)?;
-                copied.holes += length;
+                match &mut sink {
+                    Sink::At(_) => copied.holes += length,
+                    Sink::InOrder(out) => write_zeros(*out, length, &mut buffer, |written| {
+                        copied.holes += written;
+                        progress(copied)
+                    })?,
+                }
             }
             Recv::Eof => break,
             Recv::WouldBlock => return Err(must_block()),
         }
         progress(copied)?;
     }
-    file.set_len(copied.total())
-        .map_err(|error| io_error("set the file's size", error))?;
+    match sink {
+        Sink::At(file) => file
+            .set_len(copied.total())
+            .map_err(|error| io_error("set the file's size", error))?,
+        Sink::InOrder(out) => out.flush().map_err(|error| io_error("flush", error))?,
+    }
     Ok(copied)
+}
+
+/// Receive a download stream into `file` (written from offset 0). With `sparse` (the stream
+/// must be a sparse download) holes are skipped, not written, and the file is sized to the
+/// stream's end so a trailing hole stays a hole. Does not finish the stream.
+///
+/// `progress` is told what has been received after every step; an error it returns stops the
+/// copy and is returned.
+pub fn download_to_file(
+    stream: &mut dyn Stream,
+    file: &File,
+    sparse: bool,
+    mut progress: impl FnMut(Copied) -> Result<()>,
+) -> Result<Copied> {
+    receive(stream, Sink::At(file), sparse, &mut progress)
 }
 
 /// Receive a download stream into `out` in order, for destinations that cannot seek or must be
@@ -247,37 +278,7 @@ pub fn download_to_writer(
     sparse: bool,
     mut progress: impl FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
-    let flags = if sparse {
-        RecvFlags::STOP_AT_HOLE
-    } else {
-        RecvFlags::empty()
-    };
-    let mut buffer = vec![0; BUFFER];
-    let mut copied = Copied::default();
-    loop {
-        match stream.recv(&mut buffer, flags)? {
-            Recv::Data(n) if n > buffer.len() => return Err(overfilled(n, buffer.len())),
-            Recv::Data(n) => {
-                end_after(copied, n as u64)?;
-                out.write_all(&buffer[..n])
-                    .map_err(|error| io_error("write", error))?;
-                copied.data += n as u64;
-            }
-            Recv::Hole => {
-                let length = stream.recv_hole(0)?.max(0) as u64;
-                end_after(copied, length)?;
-                write_zeros(out, length, &mut buffer, |written| {
-                    copied.holes += written;
-                    progress(copied)
-                })?;
-            }
-            Recv::Eof => break,
-            Recv::WouldBlock => return Err(must_block()),
-        }
-        progress(copied)?;
-    }
-    out.flush().map_err(|error| io_error("flush", error))?;
-    Ok(copied)
+    receive(stream, Sink::InOrder(out), sparse, &mut progress)
 }
 
 /// Writes `length` zero bytes to `out` through `buffer`, telling `done` each chunk's size (a

@@ -10,7 +10,7 @@ use stream_conformance::Fixture;
 use stream_core::{Backend, VolumeId};
 use stream_libvirt::LibvirtBackend;
 
-fn daemon() -> (String, LibvirtBackend) {
+pub(super) fn daemon() -> (String, LibvirtBackend) {
     let uri = stream_libvirt::daemon::shared_uri()
         .unwrap_or_else(|error| panic!("no storage daemon: {error}"));
     let backend =
@@ -24,7 +24,7 @@ fn volume(backend: &LibvirtBackend, notation: &str) -> VolumeId {
         .unwrap_or_else(|error| panic!("{error}"))
 }
 
-fn virtstream(args: &[&str]) -> Output {
+pub(super) fn virtstream(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_virtstream"))
         .args(args)
         .output()
@@ -47,7 +47,7 @@ fn transfer(verb: &str, uri: &str, volume: &VolumeId, file: &Path, extra: &[&str
     virtstream(&args)
 }
 
-fn fails_with(output: &Output, needle: &str) {
+pub(super) fn fails_with(output: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success(),

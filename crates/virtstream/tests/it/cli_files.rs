@@ -16,17 +16,12 @@ use stream_conformance::Fixture;
 use stream_core::{Backend, Layout, VolumeId};
 use stream_libvirt::LibvirtBackend;
 
+use super::cli::{daemon, fails_with, virtstream};
+
 const EXE: &str = env!("CARGO_BIN_EXE_virtstream");
 /// The simulator's volume of `sim://?layout=…` below: 4 KiB data, a 1 MiB hole, 10 bytes data.
 const SIM: &str = "sim://?layout=D4K+H1M+D10";
 const SIM_SIZE: u64 = 4096 + (1 << 20) + 10;
-
-fn virtstream(args: &[&str]) -> Output {
-    Command::new(EXE)
-        .args(args)
-        .output()
-        .expect("run virtstream")
-}
 
 fn sim_download(to: &str, extra: &[&str]) -> Output {
     let mut args = vec!["download", "--uri", SIM, "--pool", "p", "--vol", "v", to];
@@ -42,13 +37,12 @@ fn succeeds(output: &Output) {
     assert!(output.status.success(), "failed: {}", stderr(output));
 }
 
-fn fails_with(output: &Output, needle: &str) {
-    assert!(!output.status.success(), "succeeded: {}", stderr(output));
-    assert!(
-        stderr(output).contains(needle),
-        "stderr should mention {needle:?}: {}",
-        stderr(output)
-    );
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo (coreutils)");
+    assert!(made.success(), "mkfifo {}", path.display());
 }
 
 /// The simulator volume's bytes, as the layout notation defines them.
@@ -107,13 +101,7 @@ fn download_to_dash_and_dev_stdout_writes_the_volume_to_stdout() {
 fn download_into_a_fifo_streams_to_its_reader() {
     let dir = tempfile::tempdir().expect("temp dir");
     let fifo = dir.path().join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo")
-            .success()
-    );
+    mkfifo(&fifo);
     let reader = {
         let fifo = fifo.clone();
         thread::spawn(move || {
@@ -276,13 +264,7 @@ fn an_interrupted_upload_says_what_the_volume_holds() {
 fn a_fifo_source_is_refused_without_blocking() {
     let dir = tempfile::tempdir().expect("temp dir");
     let fifo = dir.path().join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo")
-            .success()
-    );
+    mkfifo(&fifo);
     let mut child = Command::new(EXE)
         .args([
             "upload",
@@ -350,14 +332,6 @@ fn the_progress_bar_counts_towards_the_volumes_size() {
         .iter()
         .any(|before| !before.ends_with("1.00 GiB") && !before.ends_with("1024.00 MiB"));
     assert!(part_way, "no frame shows part of 1.00 GiB done: {shown:?}");
-}
-
-fn daemon() -> (String, LibvirtBackend) {
-    let uri = stream_libvirt::daemon::shared_uri()
-        .unwrap_or_else(|error| panic!("no storage daemon: {error}"));
-    let backend =
-        LibvirtBackend::connect(&uri).unwrap_or_else(|error| panic!("connect {uri}: {error}"));
-    (uri, backend)
 }
 
 fn upload(uri: &str, volume: &VolumeId, file: &Path, extra: &[&str]) -> Output {

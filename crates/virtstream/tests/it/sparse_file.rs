@@ -5,7 +5,7 @@ use std::os::unix::fs::FileExt;
 
 use stream_core::{Backend, Layout, StreamFlags, Transfer, VolumeId};
 use stream_sim::{Profile, SimBackend};
-use virtstream::{download_to_file, upload_from_file};
+use virtstream::{download_to_file, download_to_writer, upload_from_file};
 
 fn sparse_file(dir: &tempfile::TempDir, name: &str, data: &[(u64, &[u8])], size: u64) -> File {
     let file = File::options()
@@ -86,4 +86,45 @@ fn non_sparse_copies_every_byte() {
     upload.finish().unwrap();
     assert_eq!((sent.data, sent.holes), (10_000, 0));
     assert_eq!(sim.volume_layout(&volume).unwrap().to_string(), "D10000");
+}
+
+#[test]
+fn download_to_writer_writes_holes_as_zeros_in_order_and_stops_when_progress_says_so() {
+    let sim = SimBackend::new(Profile::Remote);
+    let volume = VolumeId::new("default", "v");
+    let layout = Layout::parse("D4K H3M D10 H1M").unwrap();
+    sim.create_volume(&volume, &layout).unwrap();
+    for sparse in [true, false] {
+        let mut download = sim
+            .open(
+                StreamFlags::empty(),
+                &Transfer::download(volume.clone(), sparse),
+            )
+            .unwrap();
+        let mut out = Vec::new();
+        let got = download_to_writer(download.as_mut(), &mut out, sparse, |_| Ok(())).unwrap();
+        download.finish().unwrap();
+        assert!(out == layout.to_bytes(), "sparse {sparse}: bytes differ");
+        assert_eq!(got.total(), layout.size());
+    }
+    // A progress callback's error stops the copy part-way through a hole, and is returned.
+    let mut download = sim
+        .open(StreamFlags::empty(), &Transfer::download(volume, true))
+        .unwrap();
+    let mut out = Vec::new();
+    let stop = stream_core::Error::new(stream_core::ErrorKind::System, "stop");
+    let error = download_to_writer(download.as_mut(), &mut out, true, |done| {
+        if done.holes > 0 {
+            Err(stop.clone())
+        } else {
+            Ok(())
+        }
+    })
+    .unwrap_err();
+    assert_eq!(error.message(), "stop");
+    assert!(
+        out.len() < (1 << 20),
+        "the copy went on: {} bytes",
+        out.len()
+    );
 }
