@@ -7,7 +7,8 @@
 //! the copy has not stopped [`GRACE`] after the signal (or a second signal comes), the thread
 //! removes the registered temporary files itself and exits.
 
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
@@ -23,7 +24,7 @@ const GRACE: Duration = Duration::from_secs(5);
 /// The first signal received, or 0.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 /// Temporary files to remove if the process has to exit from the signal thread.
-static DOOMED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static DOOMED: Mutex<Vec<(OwnedFd, OsString)>> = Mutex::new(Vec::new());
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
 /// Starts taking SIGINT and SIGTERM for this process; idempotent. Without it the default
@@ -99,17 +100,18 @@ fn name(signal: i32) -> &'static str {
     }
 }
 
-/// Remove `path` if the process has to exit from the signal thread; undone by [`spare`].
-pub fn doom(path: &Path) {
-    if let Ok(mut doomed) = DOOMED.lock() {
-        doomed.push(path.to_owned());
+/// Remove `name` in `dir` if the process has to exit from the signal thread; undone by
+/// [`spare`]. By directory descriptor, like everything the download creates.
+pub fn doom(dir: &OwnedFd, name: &OsStr) {
+    if let (Ok(dir), Ok(mut doomed)) = (dir.try_clone(), DOOMED.lock()) {
+        doomed.push((dir, name.to_owned()));
     }
 }
 
-/// `path` is no longer temporary (renamed into place, or removed already).
-pub fn spare(path: &Path) {
+/// `name` is no longer temporary (renamed into place, or removed already).
+pub fn spare(name: &OsStr) {
     if let Ok(mut doomed) = DOOMED.lock() {
-        doomed.retain(|doomed| doomed != path);
+        doomed.retain(|(_, doomed)| doomed != name);
     }
 }
 
@@ -125,8 +127,8 @@ fn leave(signal: i32) -> ! {
 
 fn remove_doomed() {
     if let Ok(doomed) = DOOMED.lock() {
-        for path in doomed.iter() {
-            let _ = std::fs::remove_file(path);
+        for (dir, name) in doomed.iter() {
+            let _ = rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::empty());
         }
     }
 }

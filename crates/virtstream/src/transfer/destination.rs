@@ -1,38 +1,32 @@
 //! Where a download goes: a regular file is written under a temporary name beside it and
-//! renamed into place (keeping an existing file's mode, owner and group); anything else a user
-//! can name (`-` for stdout, `/dev/null`, a FIFO, a device) is written through, in order, never
-//! replaced.
+//! renamed into place (keeping an existing file's permission bits, owner and group); anything
+//! else a user can name (`-` or `/dev/stdout`, `/dev/null`, a FIFO, a device) is written
+//! through, in order, never replaced.
 //!
-//! The path may be in a directory other users write to (`/tmp`): a symlink is followed only when
-//! it belongs to the caller or to root (the rule of the kernel's `protected_symlinks`), a path
-//! that was not a link when looked at is opened without following one, and the temporary file
-//! is created exclusively (tempfile's `O_EXCL` with a random name).
+//! The path may be in a directory other users write to (`/tmp`). It is walked by
+//! [`safe_path`](super::safe_path): only links of the caller or root are followed, and every
+//! later call is relative to the directory descriptor the walk checked, the temporary file is
+//! created exclusively, and what is opened is checked to be what was looked at.
 
-use std::fs::{self, File, Metadata, OpenOptions};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::RawFd;
+use std::path::Path;
 
+use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Stat, Uid};
 use stream_core::{Error, ErrorKind, Result};
-use tempfile::NamedTempFile;
 
+use super::safe_path::{self, Located};
 use super::{io_error, refuse};
 use crate::interrupt;
 
 /// A download's destination, opened.
 #[derive(Debug)]
 pub enum Destination {
-    /// A regular file (or none yet) at `path`, replaced when the download is complete.
-    Replace {
-        /// The final name.
-        path: PathBuf,
-        /// The file being written, in the same directory.
-        partial: NamedTempFile,
-        /// The file it replaces, whose mode, owner and group the download keeps.
-        existing: Option<Box<Metadata>>,
-    },
-    /// Written through from its start: stdout, a pipe, a character or block device.
+    /// A regular file (or none yet), replaced when the download is complete.
+    Replace(Partial),
+    /// Written through from where it stands: stdout, a pipe, a character or block device.
     Through {
         /// What the user named, for messages.
         name: String,
@@ -41,146 +35,149 @@ pub enum Destination {
     },
 }
 
-/// Opens what `path` names for a download; `-` is stdout.
+/// Opens what `path` names for a download.
 pub fn open(path: &Path) -> Result<Destination> {
-    if path.as_os_str() == "-" {
-        return stdout();
+    if let Some(fd) = descriptor(path) {
+        return through_descriptor(path, fd);
     }
-    let shown = path.display().to_string();
-    let linked = match fs::symlink_metadata(path) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return replace(path, None),
-        Err(error) => return Err(io_error(format!("cannot look at {shown}"))(error)),
-        Ok(meta) if meta.file_type().is_symlink() => {
-            trusted_link(path, &meta)?;
-            true
-        }
-        Ok(meta) if meta.is_file() => return replace(path, Some(meta)),
-        Ok(meta) if meta.is_dir() => {
-            return Err(refuse(format!("{shown} is a directory: name a file")));
-        }
-        Ok(_) => false,
+    let located = safe_path::locate(path)?;
+    let Some(stat) = located.stat()? else {
+        return Partial::create(located, None).map(Destination::Replace);
     };
-    // A device, a FIFO, a socket, or a trusted link to anything: open it (a FIFO waits for its
-    // reader here, as a shell redirection does) and decide on what was opened.
-    let mut options = OpenOptions::new();
-    options.write(true).custom_flags(libc::O_NOCTTY);
-    if !linked {
-        // It was not a link a moment ago; if it is one now, someone swapped it: refuse.
-        options.custom_flags(libc::O_NOCTTY | libc::O_NOFOLLOW);
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => {
+            refuse_foreign(&located, &stat)?;
+            Partial::create(located, Some(stat)).map(Destination::Replace)
+        }
+        FileType::Directory => Err(refuse(format!(
+            "{} is a directory: name a file",
+            located.shown.display()
+        ))),
+        // A device, a FIFO (whose open waits for a reader, as a shell redirection does).
+        _ => {
+            let fd = located.open_seen(OFlags::WRONLY, &stat)?;
+            Ok(Destination::Through {
+                name: located.shown.display().to_string(),
+                file: File::from(fd),
+            })
+        }
     }
-    let file = options
-        .open(path)
-        .map_err(io_error(format!("cannot open {shown}")))?;
-    let meta = file
-        .metadata()
-        .map_err(io_error(format!("cannot stat {shown}")))?;
-    if meta.is_file() {
-        // A trusted link to a regular file: replace the file it names, not the link.
-        drop(file);
-        let target = fs::canonicalize(path).map_err(io_error(format!("cannot resolve {shown}")))?;
-        return replace(&target, Some(meta));
-    }
-    if meta.is_dir() {
-        return Err(refuse(format!("{shown} is a directory: name a file")));
-    }
-    Ok(Destination::Through { name: shown, file })
 }
 
-/// Standard output as a destination (its own descriptor, so closing it does not close fd 1).
-fn stdout() -> Result<Destination> {
-    let fd = io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(io_error("cannot use stdout".to_owned()))?;
+/// The descriptor a name stands for: `-` and `/dev/stdout` are 1, `/dev/stderr` 2, `/dev/fd/N`
+/// and `/proc/self/fd/N` are N. Written through that descriptor itself (not a new open of it),
+/// so a shell's redirection keeps its offset: `{ echo header; virtstream download … /dev/stdout;
+/// } > out` keeps the header, and `>> log` appends.
+fn descriptor(path: &Path) -> Option<RawFd> {
+    let text = path.to_str()?;
+    match text {
+        "-" | "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        _ => text
+            .strip_prefix("/dev/fd/")
+            .or_else(|| text.strip_prefix("/proc/self/fd/"))?
+            .parse()
+            .ok(),
+    }
+}
+
+fn through_descriptor(path: &Path, fd: RawFd) -> Result<Destination> {
+    // SAFETY: `fd` is only borrowed for the duration of the clone; a closed one fails fcntl.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let shown = match fd {
+        1 => "stdout".to_owned(),
+        _ => path.display().to_string(),
+    };
+    let owned = rustix::io::fcntl_dupfd_cloexec(borrowed, 3)
+        .map_err(|errno| io_error(format!("cannot write to {shown}"))(errno.into()))?;
     Ok(Destination::Through {
-        name: "stdout".to_owned(),
-        file: File::from(fd),
+        name: shown,
+        file: File::from(owned),
     })
 }
 
-/// A link is followed only when it belongs to the caller or to root: another user's link in a
-/// shared directory could point anywhere (`/etc/shadow`, `/dev/sda`).
-fn trusted_link(path: &Path, link: &Metadata) -> Result<()> {
-    // SAFETY: geteuid(2) takes no arguments and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if link.uid() == euid || link.uid() == 0 {
+/// Another user's file in a directory other users can write (`/tmp`) is not replaced: keeping
+/// its owner would hand the download to whoever planted the file.
+fn refuse_foreign(located: &Located, stat: &Stat) -> Result<()> {
+    let caller = safe_path::caller();
+    if stat.st_uid == caller || !safe_path::others_can_write(&located.dir) {
         return Ok(());
     }
     Err(refuse(format!(
-        "{} is a symbolic link owned by uid {}, not by you (uid {euid}) or root: refusing to \
-         follow a link another user controls; name its target instead",
-        path.display(),
-        link.uid()
+        "{} belongs to uid {}, not you (uid {caller}), in a directory other users can write: \
+         refusing to replace it (its owner would get the download); remove it or name another \
+         file",
+        located.shown.display(),
+        stat.st_uid
     )))
 }
 
-/// A temporary file beside `path`, to be renamed over it when the download is complete.
-fn replace(path: &Path, existing: Option<Metadata>) -> Result<Destination> {
-    let directory = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let partial = tempfile::Builder::new()
-        .prefix(".virtstream-download-")
-        .tempfile_in(directory)
-        .map_err(io_error(format!(
-            "cannot create a file in {}",
-            directory.display()
-        )))?;
-    // Removed by NamedTempFile on every error path; by the signal thread if it must exit. (A
-    // name left in its list after an error is harmless: the process is ending, and removing a
-    // file that is gone fails quietly.)
-    interrupt::doom(partial.path());
-    Ok(Destination::Replace {
-        path: path.to_owned(),
-        partial,
-        existing: existing.map(Box::new),
-    })
+/// A download being written under a temporary name beside its destination.
+#[derive(Debug)]
+pub struct Partial {
+    located: Located,
+    temporary: OsString,
+    file: File,
+    /// The file it replaces: its permission bits, owner and group are kept.
+    existing: Option<Box<Stat>>,
+    /// Renamed into place; nothing to remove.
+    done: bool,
 }
 
-impl Destination {
-    /// The file to write into.
-    pub fn file(&self) -> &File {
-        match self {
-            Destination::Replace { partial, .. } => partial.as_file(),
-            Destination::Through { file, .. } => file,
+impl Partial {
+    /// Creates the temporary file (`O_EXCL`, 0600, a fresh random name) in the destination's
+    /// directory.
+    fn create(located: Located, existing: Option<Stat>) -> Result<Partial> {
+        let directory = located
+            .shown
+            .parent()
+            .map_or_else(|| ".".to_owned(), |dir| dir.display().to_string());
+        for attempt in 0..100u32 {
+            let temporary = OsString::from(format!(".virtstream-download-{}", random(attempt)));
+            match rustix::fs::openat(
+                &located.dir,
+                &temporary,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            ) {
+                Ok(fd) => {
+                    interrupt::doom(&located.dir, &temporary);
+                    return Ok(Partial {
+                        located,
+                        temporary,
+                        file: File::from(fd),
+                        existing: existing.map(Box::new),
+                        done: false,
+                    });
+                }
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(errno) => {
+                    return Err(io_error(format!("cannot create a file in {directory}"))(
+                        errno.into(),
+                    ));
+                }
+            }
         }
+        Err(Error::new(
+            ErrorKind::System,
+            format!("cannot create a file in {directory}: 100 names were taken"),
+        ))
     }
 
-    /// Whether holes can be skipped (a regular file of our own) or must be written as zeros.
-    pub fn seekable(&self) -> bool {
-        matches!(self, Destination::Replace { .. })
-    }
-
-    /// What the user named, for messages.
-    pub fn name(&self) -> String {
-        match self {
-            Destination::Replace { path, .. } => path.display().to_string(),
-            Destination::Through { name, .. } => name.clone(),
-        }
-    }
-
-    /// The download is complete: give the file the replaced one's mode, owner and group (a new
-    /// one 0644) and rename it into place. A destination written through has nothing to do.
-    pub fn complete(self) -> Result<()> {
-        let Destination::Replace {
-            path,
-            partial,
-            existing,
-        } = self
-        else {
-            return Ok(());
-        };
-        let shown = path.display().to_string();
-        let mode = existing
+    /// Gives the file the replaced one's permission bits (a new one 0644), owner and group, and
+    /// renames it into place. Set-user-ID, set-group-ID and sticky bits are not carried over: a
+    /// download is data, and the name may be a hard link to a program.
+    fn complete(mut self) -> Result<()> {
+        let shown = self.located.shown.display().to_string();
+        let mode = self
+            .existing
             .as_ref()
-            .map_or(0o644, |meta| meta.permissions().mode() & 0o7777);
-        if let Some(meta) = &existing {
-            // Owner and group first: chown clears set-user-ID and set-group-ID bits.
+            .map_or(0o644, |stat| stat.st_mode & 0o777);
+        if let Some(stat) = &self.existing {
             rustix::fs::fchown(
-                partial.as_file(),
-                Some(rustix::fs::Uid::from_raw(meta.uid())),
-                Some(rustix::fs::Gid::from_raw(meta.gid())),
+                &self.file,
+                Some(Uid::from_raw(stat.st_uid)),
+                Some(Gid::from_raw(stat.st_gid)),
             )
             .map_err(|errno| {
                 Error::new(
@@ -188,22 +185,80 @@ impl Destination {
                     format!(
                         "cannot give the download {shown}'s owner and group (uid {}, gid {}): \
                          {}; {shown} was left as it was",
-                        meta.uid(),
-                        meta.gid(),
+                        stat.st_uid,
+                        stat.st_gid,
                         io::Error::from(errno)
                     ),
                 )
             })?;
         }
-        partial
-            .as_file()
-            .set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io_error(format!("cannot set the mode of {shown}")))?;
-        let temporary = partial.path().to_owned();
-        partial
-            .persist(&path)
-            .map_err(|error| io_error(format!("cannot write {shown}"))(error.error))?;
-        interrupt::spare(&temporary);
+        rustix::fs::fchmod(&self.file, Mode::from_raw_mode(mode))
+            .map_err(|errno| io_error(format!("cannot set the mode of {shown}"))(errno.into()))?;
+        rustix::fs::renameat(
+            &self.located.dir,
+            &self.temporary,
+            &self.located.dir,
+            &self.located.name,
+        )
+        .map_err(|errno| io_error(format!("cannot write {shown}"))(errno.into()))?;
+        self.done = true;
+        interrupt::spare(&self.temporary);
         Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.done {
+            // Every error path ends here: the partial download goes.
+            let _ = rustix::fs::unlinkat(&self.located.dir, &self.temporary, AtFlags::empty());
+            interrupt::spare(&self.temporary);
+        }
+    }
+}
+
+/// A name no other process is likely to pick; `O_EXCL` makes a clash harmless (a retry).
+fn random(attempt: u32) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u32(attempt);
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |time| time.as_nanos()),
+    );
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+}
+
+impl Destination {
+    /// The file to write into.
+    pub fn file(&self) -> &File {
+        match self {
+            Destination::Replace(partial) => &partial.file,
+            Destination::Through { file, .. } => file,
+        }
+    }
+
+    /// Whether holes can be skipped (a regular file of our own) or must be written as zeros.
+    pub fn seekable(&self) -> bool {
+        matches!(self, Destination::Replace(_))
+    }
+
+    /// What the user named, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Destination::Replace(partial) => partial.located.shown.display().to_string(),
+            Destination::Through { name, .. } => name.clone(),
+        }
+    }
+
+    /// The download is complete: a replaced file is renamed into place; a destination written
+    /// through has nothing to do.
+    pub fn complete(self) -> Result<()> {
+        match self {
+            Destination::Replace(partial) => partial.complete(),
+            Destination::Through { .. } => Ok(()),
+        }
     }
 }

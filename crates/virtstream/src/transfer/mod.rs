@@ -4,6 +4,7 @@
 
 mod destination;
 mod download;
+mod safe_path;
 mod source;
 mod upload;
 mod volume;

@@ -1,17 +1,17 @@
-//! An upload's source: a regular file, checked without blocking (a FIFO would block `open`
-//! until a writer came, and a device or pipe has no size to send).
+//! An upload's source: a regular file, found by the same trusted walk as a download's
+//! destination (only the caller's or root's links are followed) and checked before it is opened,
+//! so no device is ever opened (opening some has effects: `/dev/watchdog` arms a reboot) and a
+//! FIFO cannot block the open.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::Path;
 
+use rustix::fs::{FileType, OFlags};
 use stream_core::Result;
 
-use super::{io_error, refuse};
+use super::{refuse, safe_path};
 
-/// Opens `path` for reading with `O_NONBLOCK` (so a FIFO cannot hang the open) and checks, on
-/// what was opened, that it is a regular file; returns it with its size. Regular files ignore
-/// `O_NONBLOCK`, so the descriptor reads as usual.
+/// Opens the regular file `path` names for reading; returns it with its size.
 pub fn open(path: &Path) -> Result<(File, u64)> {
     let shown = path.display();
     if path.as_os_str().is_empty() {
@@ -23,22 +23,24 @@ pub fn open(path: &Path) -> Result<(File, u64)> {
              and its holes before it starts",
         ));
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(io_error(format!("cannot open {shown}")))?;
-    let metadata = file
-        .metadata()
-        .map_err(io_error(format!("cannot stat {shown}")))?;
-    if metadata.is_dir() {
-        return Err(refuse(format!("{shown} is a directory: name a file")));
-    }
-    if !metadata.is_file() {
-        // A device or pipe reports no size: nothing (or not what was meant) would be sent.
+    let located = safe_path::locate(path)?;
+    let Some(stat) = located.stat()? else {
         return Err(refuse(format!(
-            "{shown} is not a regular file: upload copies a file's bytes"
+            "cannot open {shown}: No such file or directory"
         )));
+    };
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => {}
+        FileType::Directory => return Err(refuse(format!("{shown} is a directory: name a file"))),
+        // A device or pipe reports no size: nothing (or not what was meant) would be sent.
+        _ => {
+            return Err(refuse(format!(
+                "{shown} is not a regular file: upload copies a file's bytes"
+            )));
+        }
     }
-    Ok((file, metadata.len()))
+    // O_NONBLOCK in case it became a FIFO after all (open_seen then refuses it); regular files
+    // ignore the flag.
+    let fd = located.open_seen(OFlags::RDONLY | OFlags::NONBLOCK, &stat)?;
+    Ok((File::from(fd), stat.st_size as u64))
 }

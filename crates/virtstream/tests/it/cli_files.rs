@@ -144,25 +144,121 @@ fn replacing_a_file_keeps_its_owner_group_and_mode() {
     no_partial_files(dir.path());
 }
 
+/// A symbolic link at `link` to `target`, owned by `uid`.
+fn link_owned_by(target: &Path, link: &Path, uid: u32) {
+    std::os::unix::fs::symlink(target, link).expect("symlink");
+    std::os::unix::fs::lchown(link, Some(uid), Some(uid)).expect("lchown (needs root)");
+}
+
 #[test]
-fn another_users_symlink_is_not_followed() {
+fn another_users_symlink_is_not_followed_anywhere_in_the_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     let victim = dir.path().join("victim");
     fs::write(&victim, b"precious").expect("file");
-    let link = dir.path().join("out.raw");
-    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
-    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).expect("lchown (needs root)");
-    fails_with(
-        &sim_download(link.to_str().expect("utf-8"), &[]),
-        "symbolic link owned by uid 65534",
+    // Directly; behind a root-owned link (a chain); and as a directory on the way.
+    link_owned_by(&victim, &dir.path().join("out.raw"), 65534);
+    link_owned_by(
+        &dir.path().join("out.raw"),
+        &dir.path().join("chain.raw"),
+        0,
     );
-    assert_eq!(fs::read(&victim).expect("read"), b"precious");
+    link_owned_by(dir.path(), &dir.path().join("sub"), 65534);
+    for name in ["out.raw", "chain.raw", "sub/victim"] {
+        let path = dir.path().join(name);
+        fails_with(
+            &sim_download(path.to_str().expect("utf-8"), &[]),
+            "symbolic link owned by uid 65534",
+        );
+        assert_eq!(fs::read(&victim).expect("read"), b"precious", "{name}");
+    }
+    for name in ["out.raw", "chain.raw", "sub"] {
+        assert!(
+            fs::symlink_metadata(dir.path().join(name))
+                .expect("stat")
+                .file_type()
+                .is_symlink()
+        );
+    }
+    no_partial_files(dir.path());
+    // An upload does not read through another user's link either.
+    let output = virtstream(
+        &[
+            "upload",
+            "--uri",
+            "sim://?layout=D8",
+            "--pool",
+            "p",
+            "--vol",
+            "v",
+        ]
+        .into_iter()
+        .chain([dir.path().join("chain.raw").to_str().expect("utf-8")])
+        .collect::<Vec<_>>(),
+    );
+    fails_with(&output, "symbolic link owned by uid 65534");
+}
+
+#[test]
+fn a_root_owned_or_own_link_is_followed_and_its_target_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("target.raw");
+    fs::write(&target, b"old").expect("file");
+    let link = dir.path().join("link.raw");
+    link_owned_by(&target, &link, 0);
+    succeeds(&sim_download(link.to_str().expect("utf-8"), &["--sparse"]));
+    assert!(fs::read(&target).expect("read") == sim_bytes());
     assert!(
         fs::symlink_metadata(&link)
             .expect("stat")
             .file_type()
             .is_symlink()
     );
+}
+
+#[test]
+fn dev_stdout_redirected_to_a_file_keeps_the_shells_offset() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    for (redirect, before) in [(">", &b""[..]), (">>", &b"log\n"[..])] {
+        fs::write(&out, b"log\n").expect("file");
+        let script = format!(
+            "{{ echo header; {EXE} download --uri '{SIM}' --pool p --vol v /dev/stdout; }} {redirect} {}",
+            out.display()
+        );
+        let status = Command::new("sh")
+            .args(["-c", &script])
+            .status()
+            .expect("sh");
+        assert!(status.success());
+        let mut want = before.to_vec();
+        want.extend_from_slice(b"header\n");
+        want.extend(sim_bytes());
+        assert!(
+            fs::read(&out).expect("read") == want,
+            "{redirect}: bytes differ"
+        );
+        assert!(fs::symlink_metadata(&out).expect("stat").is_file());
+    }
+}
+
+#[test]
+fn set_id_bits_are_not_carried_over_and_a_planted_file_is_not_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("program");
+    fs::write(&program, b"#!/bin/sh\n").expect("file");
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o4755)).expect("chmod");
+    succeeds(&sim_download(program.to_str().expect("utf-8"), &[]));
+    assert_eq!(fs::metadata(&program).expect("stat").mode() & 0o7777, 0o755);
+    // Another user's file in a directory everyone can write (as in /tmp) is left alone.
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let planted = dir.path().join("planted.raw");
+    fs::write(&planted, b"mine").expect("file");
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).expect("chown (needs root)");
+    fails_with(
+        &sim_download(planted.to_str().expect("utf-8"), &[]),
+        "belongs to uid 65534",
+    );
+    assert_eq!(fs::read(&planted).expect("read"), b"mine");
     no_partial_files(dir.path());
 }
 
