@@ -36,9 +36,6 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
     let (backend, volume) = connect(args)?;
     let plan = volume::prepare(backend.as_ref(), &volume, &request)?;
     interrupt::install()?;
-    if plan.cut {
-        volume::cut(backend.as_ref(), &volume)?;
-    }
     let transfer = Transfer::Upload {
         volume: volume.clone(),
         offset: args.offset,
@@ -47,16 +44,21 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
     };
     let bar = progress(size, "upload");
     let mut sent = Copied::default();
-    let result = backend
-        .open(StreamFlags::empty(), &transfer)
-        .and_then(|mut stream| {
-            upload_from_file(stream.as_mut(), &file, args.sparse, |done: Copied| {
-                sent = done;
-                bar.set_position(done.total());
-                interrupt::check()
-            })?;
-            stream.finish()
-        });
+    let mut cut = false;
+    let result = (|| {
+        if plan.cut {
+            // From here on the volume's old contents are gone, whatever happens next.
+            cut = true;
+            volume::cut(backend.as_ref(), &volume)?;
+        }
+        let mut stream = backend.open(StreamFlags::empty(), &transfer)?;
+        upload_from_file(stream.as_mut(), &file, args.sparse, |done: Copied| {
+            sent = done;
+            bar.set_position(done.total());
+            interrupt::check()
+        })?;
+        stream.finish()
+    })();
     bar.finish_and_clear();
     match result {
         Ok(()) => {
@@ -65,18 +67,18 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
         }
         Err(error) => {
             // The stream was dropped (aborted) on the way out; what it wrote stays written.
-            let state = if plan.cut {
-                "its old contents were cut before the upload"
-            } else {
-                "the rest of it holds what it held before"
-            };
-            Err(prefix(
-                format!(
-                    "volume {volume} is incomplete: at most {} of {size} bytes written ({state})",
-                    sent.total()
+            let state = match (cut, sent.total()) {
+                (false, 0) => format!("volume {volume} is unchanged"),
+                (true, written) => format!(
+                    "volume {volume} is incomplete: its old contents were cut for the upload, and \
+                     at most {written} of {size} bytes written"
                 ),
-                &error,
-            ))
+                (false, written) => format!(
+                    "volume {volume} is incomplete: at most {written} of {size} bytes written (the \
+                     rest of it holds what it held before)"
+                ),
+            };
+            Err(prefix(state, &error))
         }
     }
 }

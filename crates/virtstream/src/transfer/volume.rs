@@ -52,36 +52,55 @@ pub struct Plan {
 
 /// Finds (or creates, with `--create`) the volume and decides what the upload does to it;
 /// refuses, naming the rule, whatever would leave the volume different from what was asked.
+/// A volume `--create` would make is checked by the same rules before it is made, so a refused
+/// upload creates nothing.
 pub fn prepare(backend: &dyn Backend, volume: &VolumeId, request: &Request) -> Result<Plan> {
-    let (size, created) = match backend.volume_size(volume) {
-        Ok(size) => (size, false),
+    match backend.volume_size(volume) {
+        Ok(size) => decide(backend, volume, size, false, request),
         Err(error) if error.kind() == ErrorKind::NotFound && request.create => {
             if error.libvirt_code().is_some_and(|code| code.code != 50) {
                 // The pool is missing (libvirt's 49), not the volume (50): creating cannot help.
                 return Err(error);
             }
             let capacity = request.capacity.unwrap_or(request.range_end());
+            let plan = decide(backend, volume, capacity, true, request)?;
             backend.create_volume(volume, &Layout::hole(capacity))?;
             eprintln!("created volume {volume} ({capacity} bytes)");
-            (capacity, true)
+            Ok(plan)
         }
-        Err(error) if error.kind() == ErrorKind::NotFound => {
-            return Err(amend(
-                &error,
-                format!("(pass --create to create volume {volume} for this upload)"),
-            ));
-        }
-        Err(error) => return Err(error),
-    };
+        Err(error) if error.kind() == ErrorKind::NotFound => Err(amend(
+            &error,
+            format!("(pass --create to create volume {volume} for this upload)"),
+        )),
+        Err(error) => Err(error),
+    }
+}
+
+/// The rules, for a volume of `size` bytes (`created`: it is new, so it holds nothing old).
+fn decide(
+    backend: &dyn Backend,
+    volume: &VolumeId,
+    size: u64,
+    created: bool,
+    request: &Request,
+) -> Result<Plan> {
     if request.whole_volume() {
         whole_volume(size, created, request)
     } else {
-        range(backend, volume, size, request)
+        range(backend, volume, size, created, request)
     }
 }
 
 /// A whole-volume upload leaves the volume holding exactly the file: same size, same bytes.
 fn whole_volume(size: u64, created: bool, request: &Request) -> Result<Plan> {
+    if created && size != request.size {
+        return Err(refuse(format!(
+            "--capacity {size} differs from the file's {} bytes: a whole-volume upload leaves \
+             the volume holding exactly the file; leave --capacity out, or upload into a range \
+             with --offset/--length",
+            request.size
+        )));
+    }
     if request.size != size && !request.resize {
         let change = if request.size > size {
             "grow"
@@ -112,7 +131,13 @@ fn whole_volume(size: u64, created: bool, request: &Request) -> Result<Plan> {
 
 /// An upload into part of the volume changes only that part, and never the volume's size
 /// unless asked for.
-fn range(backend: &dyn Backend, volume: &VolumeId, size: u64, request: &Request) -> Result<Plan> {
+fn range(
+    backend: &dyn Backend,
+    volume: &VolumeId,
+    size: u64,
+    created: bool,
+    request: &Request,
+) -> Result<Plan> {
     let end = request.written_end();
     if (end > size || request.offset > size) && !request.resize {
         return Err(refuse(format!(
@@ -121,25 +146,28 @@ fn range(backend: &dyn Backend, volume: &VolumeId, size: u64, request: &Request)
         )));
     }
     if request.sparse {
-        let range_end = request.range_end();
-        if has_data(
-            backend,
-            volume,
-            request.offset,
-            request.length.max(request.size),
-        )? {
+        if !created
+            && has_data(
+                backend,
+                volume,
+                request.offset,
+                request.length.max(request.size),
+            )?
+        {
             return Err(refuse(format!(
                 "volume {volume} has data in the target range; a sparse upload would leave it \
                  under the file's holes: upload without --sparse, or upload the whole volume (no \
                  --offset/--length)"
             )));
         }
-        if size > range_end {
-            // libvirt's hole is a seek and a truncate: the file would end at a hole's end.
+        if size > end {
+            // libvirt's hole is a seek and a truncate: the volume would end where the file
+            // does (measured: an 8 MiB volume came out 12 KiB long after a 12 KiB file with a
+            // hole went into --offset 0 --length 8M), whatever the range's length.
             return Err(refuse(format!(
-                "volume {volume} is {size} bytes, longer than the range's end {range_end}; a \
+                "volume {volume} is {size} bytes, longer than where the upload ends ({end}); a \
                  sparse upload's holes truncate the volume (libvirt seeks and truncates), losing \
-                 the bytes after the range: upload without --sparse"
+                 the bytes after it: upload without --sparse"
             )));
         }
     }

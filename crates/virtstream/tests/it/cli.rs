@@ -181,7 +181,7 @@ fn bad_range_and_risky_sparse_upload_are_refused() {
         &holey,
         &["--sparse", "--offset", "0", "--length", "8192"],
     );
-    fails_with(&sparse, "losing the bytes after the range");
+    fails_with(&sparse, "losing the bytes after it");
     let after = backend.volume_layout(&longer).expect("layout").to_string();
     assert_eq!(after, before, "the refused upload changed the volume");
 }

@@ -457,8 +457,17 @@ fn volume_bytes(backend: &LibvirtBackend, volume: &VolumeId) -> Vec<u8> {
 fn a_whole_volume_upload_leaves_exactly_the_file_or_is_refused() {
     let (uri, backend) = daemon();
     let dir = tempfile::tempdir().expect("temp dir");
+    // 4 KiB of data, then a 4 KiB hole: old data under the hole must not survive either.
     let small = dir.path().join("small.raw");
     fs::write(&small, vec![7u8; 4096]).expect("file");
+    File::options()
+        .write(true)
+        .open(&small)
+        .expect("file")
+        .set_len(8192)
+        .expect("hole");
+    let mut expected = vec![7u8; 4096];
+    expected.resize(8192, 0);
     for sparse in [&[][..], &["--sparse"][..]] {
         let target = Fixture::new(&backend).volume("D8M").expect("volume");
         let before = volume_bytes(&backend, &target);
@@ -470,16 +479,15 @@ fn a_whole_volume_upload_leaves_exactly_the_file_or_is_refused() {
         let mut resized = sparse.to_vec();
         resized.push("--resize");
         succeeds(&upload(&uri, &target, &small, &resized));
-        assert_eq!(
-            volume_bytes(&backend, &target),
-            vec![7u8; 4096],
-            "{sparse:?}"
+        assert!(
+            volume_bytes(&backend, &target) == expected,
+            "{sparse:?}: the volume is not exactly the file"
         );
     }
     // Growing: a file larger than the volume, or a range past its end.
     let target = Fixture::new(&backend).volume("D4K").expect("volume");
     let large = dir.path().join("large.raw");
-    fs::write(&large, vec![9u8; 8192]).expect("file");
+    fs::write(&large, vec![9u8; 16384]).expect("file");
     fails_with(&upload(&uri, &target, &large, &[]), "grow the volume");
     fails_with(
         &upload(&uri, &target, &small, &["--offset", "4K"]),
@@ -492,7 +500,7 @@ fn a_whole_volume_upload_leaves_exactly_the_file_or_is_refused() {
         &small,
         &["--offset", "4K", "--resize"],
     ));
-    assert_eq!(backend.volume_size(&target).expect("size"), 8192);
+    assert_eq!(backend.volume_size(&target).expect("size"), 4096 + 8192);
 }
 
 #[test]
@@ -504,10 +512,46 @@ fn upload_create_makes_the_missing_volume() {
     let name = format!("created-{}.raw", std::process::id());
     let volume = VolumeId::new("default", &name);
     fails_with(&upload(&uri, &volume, &file, &[]), "pass --create");
+    // A --capacity that contradicts the whole-volume rule is refused before anything is made.
+    fails_with(
+        &upload(&uri, &volume, &file, &["--create", "--capacity", "1M"]),
+        "--capacity 1048576 differs from the file's 10000 bytes",
+    );
+    fails_with(&upload(&uri, &volume, &file, &[]), "pass --create");
     succeeds(&upload(&uri, &volume, &file, &["--create", "--sparse"]));
     let bytes = volume_bytes(&backend, &volume);
     backend.delete_volume(&volume).expect("delete");
     assert_eq!(bytes, vec![5u8; 10_000]);
+    // Into a range of a new volume of a given capacity: the capacity stays.
+    let extra = ["--create", "--capacity", "1M", "--offset", "4K"];
+    succeeds(&upload(&uri, &volume, &file, &extra));
+    let bytes = volume_bytes(&backend, &volume);
+    backend.delete_volume(&volume).expect("delete");
+    assert_eq!(bytes.len(), 1 << 20);
+    assert!(bytes[4096..14096] == [5u8; 10_000][..] && bytes[..4096] == [0; 4096][..]);
+}
+
+#[test]
+fn a_sparse_range_upload_that_would_cut_the_volume_short_is_refused() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 12 KiB: data, a hole, data. libvirt's hole is a seek and a truncate, so the volume would
+    // end at 12 KiB, whatever the range's length (measured by the review: 8 MiB became 12 KiB).
+    let file = dir.path().join("holey.raw");
+    let holey = File::create(&file).expect("file");
+    std::os::unix::fs::FileExt::write_all_at(&holey, &[1; 4096], 0).expect("data");
+    std::os::unix::fs::FileExt::write_all_at(&holey, &[2; 4096], 8192).expect("data");
+    let target = Fixture::new(&backend).volume("H8M").expect("volume");
+    fails_with(
+        &upload(
+            &uri,
+            &target,
+            &file,
+            &["--sparse", "--offset", "0", "--length", "8M"],
+        ),
+        "longer than where the upload ends (12288)",
+    );
+    assert_eq!(backend.volume_size(&target).expect("size"), 8 << 20);
 }
 
 #[test]
