@@ -18,7 +18,8 @@ use crate::hangup::Watchers;
 #[derive(Debug)]
 pub struct Connection {
     connect: Connect,
-    watched: bool,
+    /// Registered as the close callback, if libvirt took it.
+    watchers: Option<Arc<Watchers>>,
 }
 
 impl Connection {
@@ -27,7 +28,10 @@ impl Connection {
     pub fn watched_by(connect: Connect, watchers: &Arc<Watchers>) -> Connection {
         // SAFETY: the connection was just opened and is alive.
         let watched = unsafe { watchers.attach(connect.as_ptr()) };
-        Connection { connect, watched }
+        Connection {
+            connect,
+            watchers: watched.then(|| watchers.clone()),
+        }
     }
 }
 
@@ -41,7 +45,13 @@ impl Deref for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if self.watched {
+        // After the daemon died libvirt has already dropped the callback (and its reference);
+        // unregistering would only be one more call into a dead connection.
+        if self
+            .watchers
+            .as_ref()
+            .is_some_and(|watchers| !watchers.is_dead())
+        {
             // SAFETY: the connection is alive until `connect` drops right after this.
             unsafe { Watchers::detach(self.connect.as_ptr()) };
         }

@@ -76,9 +76,31 @@ pub fn record(args: &ScenarioArgs) -> Result<()> {
     for (path, scenario) in &scenarios {
         let recorded = scenario::record(scenario, backend.as_ref())
             .map_err(|why| fail(format!("{}: {why}", path.display())))?;
-        std::fs::write(path, recorded.to_string())
+        replace(path, &recorded.to_string())
             .map_err(|error| fail(format!("cannot write {}: {error}", path.display())))?;
         println!("recorded {} on {}", path.display(), label(args.backend));
     }
     Ok(())
+}
+
+/// Writes `text` into `path` by a new file renamed over it: nothing follows a link that was
+/// put at `path` after it was read, and a failed write leaves the old file whole. The file
+/// keeps its permission bits.
+fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let directory = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut new = tempfile::Builder::new()
+        .prefix(".virtstream-record-")
+        .tempfile_in(directory)?;
+    new.write_all(text.as_bytes())?;
+    if let Ok(old) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = old.permissions().mode() & 0o777;
+        new.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    new.persist(path).map(drop).map_err(|error| error.error)
 }

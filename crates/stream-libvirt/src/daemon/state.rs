@@ -4,7 +4,6 @@
 use super::ours::{DirCheck, Volume, Volumes, check_daemon_dir, is_our_libvirtd, volumes};
 use super::private::{check_state_parent, read_private_file, write_private_file};
 use super::*;
-use std::os::unix::fs::DirBuilderExt;
 
 /// What a daemon left running by [`LocalDaemon::persist`] needs to be found and stopped later,
 /// stored as `key=value` lines in a state file.
@@ -209,11 +208,12 @@ impl DaemonState {
 pub(crate) fn prepare_state_location(path: &Path) -> Result<(), DaemonError> {
     let parent = parent_of(path);
     if fs::symlink_metadata(parent).is_err_and(|err| err.kind() == io::ErrorKind::NotFound) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-            .map_err(io_error(format_args!("creating {}", parent.display())))?;
+        // Only the last level, after checking the one above: a recursive create would follow
+        // a link planted on the way before any check could refuse it.
+        super::private::ensure_private_dir(parent).map_err(|error| DaemonError::State {
+            path: path.to_owned(),
+            reason: format!("cannot keep a state there: {error}"),
+        })?;
     }
     check_parent(path)
 }

@@ -492,4 +492,31 @@ fn transfers_close_their_connection_on_success_and_on_error() {
     ]);
     assert!(!output.status.success());
     assert_eq!(sent.last(), Some(&CONNECT_CLOSE), "calls sent: {sent:?}");
+    // Uploads too: one that lands, and one refused after connecting.
+    let target = volume(&backend, "D8K");
+    for extra in [&[][..], &["--offset", "4K"][..]] {
+        let mut args = vec![
+            "upload",
+            "--uri",
+            &uri,
+            "--pool",
+            &target.pool,
+            "--vol",
+            &target.name,
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let (output, sent) = procedures_sent(&args);
+        assert_eq!(
+            output.status.success(),
+            extra.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            sent.last(),
+            Some(&CONNECT_CLOSE),
+            "{extra:?}: calls sent: {sent:?}"
+        );
+    }
 }
