@@ -45,6 +45,7 @@ pub fn start(state_file: &Path) -> Result<Done, DaemonError> {
     let mut messages = Vec::new();
     // A place the state cannot be kept is refused before a daemon is started for nothing.
     prepare_state_location(state_file)?;
+    let _one_at_a_time = lock(state_file)?;
     if let Some(old) = DaemonState::read_if_any(state_file)? {
         // A directory that is not ours refuses everything here: nothing is signalled or removed.
         let ours = old.dir_is_ours()?;
@@ -105,6 +106,7 @@ pub fn start(state_file: &Path) -> Result<Done, DaemonError> {
 /// whether libvirtd was running, and every volume removed with the directory.
 pub fn stop(state_file: &Path) -> Result<Done, DaemonError> {
     let state = DaemonState::read(state_file)?;
+    let _one_at_a_time = lock(state_file)?;
     let stopped = state.clone().stop()?;
     let mut messages = vec![if stopped.was_running {
         format!("stopped libvirtd {}", state.pid)
@@ -170,4 +172,33 @@ fn remove(state_file: &Path) -> Result<(), DaemonError> {
         what: format!("removing {}", state_file.display()),
         source,
     })
+}
+
+/// Holds `<state>.lock` (exclusively, until dropped), so two `start`s on one state cannot both
+/// start a daemon and leave one of them unrecorded. The lock file lives beside the state, in a
+/// directory already checked to be the caller's, and is opened without following a link.
+fn lock(state_file: &Path) -> Result<std::fs::File, DaemonError> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = state_file.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let io = |what: &str| {
+        let what = format!("{what} {}", path.display());
+        move |source: std::io::Error| DaemonError::Io { what, source }
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(io("opening"))?;
+    // SAFETY: flock(2) on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io("locking")(std::io::Error::last_os_error()));
+    }
+    Ok(file)
 }

@@ -526,3 +526,87 @@ fn a_state_whose_directory_is_gone_is_cleaned() {
     succeeds(&daemon_cmd(&tmp, &["stop", "--state", state_arg]));
     assert!(!fresh.dir.exists());
 }
+
+/// A state of root's own, in a private place, naming a real private-daemon directory but the
+/// pid of some other process of root's (here a `sleep`): `stop` must not signal it, because
+/// that process is not the libvirtd started on that directory (its command line does not name
+/// the directory's libvirtd.conf).
+#[test]
+fn stop_never_signals_a_process_that_is_not_the_states_libvirtd() {
+    let private = private_dir();
+    let state_file = private.path().join("daemon.state");
+    let dir = tempfile::Builder::new()
+        .prefix("vs-")
+        .permissions(fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .unwrap();
+    fs::write(dir.path().join("libvirtd.conf"), "listen_tcp = 0\n").unwrap();
+    let mut bystander = Command::new("sleep").arg("60").spawn().expect("sleep");
+    let state = DaemonState {
+        dir: dir.path().to_owned(),
+        pid: bystander.id(),
+        uri: format!(
+            "storage:///system?socket={}",
+            dir.path().join("libvirt-sock").display()
+        ),
+    };
+    fs::write(&state_file, state_text(&state)).unwrap();
+    fs::set_permissions(&state_file, fs::Permissions::from_mode(0o600)).unwrap();
+    let output = daemon_cmd(
+        &env::temp_dir(),
+        &["stop", "--state", state_file.to_str().unwrap()],
+    );
+    let alive = bystander.try_wait().expect("wait").is_none();
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    assert!(alive, "stop signalled the bystander: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("had already died (stale state)"),
+        "stop should treat the state as stale: {}",
+        stderr(&output)
+    );
+}
+
+/// Two `start`s on one state at once: one starts a daemon, the other finds it (without the
+/// state's lock both started one, and the second state write orphaned the first daemon).
+#[test]
+fn two_starts_at_once_start_one_daemon() {
+    let mut started = Daemons::default();
+    let private = private_dir();
+    let state_file = private.path().join("daemon.state");
+    let state_arg = state_file.to_str().unwrap().to_owned();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_virtstream"))
+            .args(["daemon", "start", "--state", &state_arg])
+            .output()
+    };
+    let (first, second) = thread::scope(|scope| {
+        let first = scope.spawn(spawn);
+        let second = scope.spawn(spawn);
+        (
+            first.join().unwrap().expect("run"),
+            second.join().unwrap().expect("run"),
+        )
+    });
+    let noted = [&first, &second]
+        .iter()
+        .filter_map(|output| started.note(output))
+        .count();
+    assert_eq!(
+        noted,
+        1,
+        "first: {}\nsecond: {}",
+        stderr(&first),
+        stderr(&second)
+    );
+    let refused = if first.status.success() {
+        &second
+    } else {
+        &first
+    };
+    fails_with(refused, "already started");
+    succeeds(&daemon_cmd(
+        &env::temp_dir(),
+        &["stop", "--state", &state_arg],
+    ));
+}
