@@ -478,3 +478,92 @@ fn nonblock_recv_on_an_upload_returns_would_block_as_raw_libvirt() {
         assert_eq!(bytes, [[1; 10], [2; 10]].concat().as_slice());
     }
 }
+
+/// The C helper's sink for [`recv_all_offers_again_as_virstreamrecvall`]: logs each offer's
+/// length and its bytes, takes nothing of the first offer and all of every later one.
+unsafe extern "C" fn c_sink(
+    _: sys::virStreamPtr,
+    data: *const c_char,
+    nbytes: usize,
+    opaque: *mut std::os::raw::c_void,
+) -> std::os::raw::c_int {
+    // SAFETY: `opaque` is the test's `(Vec<usize>, Vec<u8>)`, `data` holds `nbytes` bytes.
+    let (offers, bytes) = unsafe { &mut *opaque.cast::<(Vec<usize>, Vec<u8>)>() };
+    offers.push(nbytes);
+    if offers.len() == 1 {
+        return 0;
+    }
+    // SAFETY: as above.
+    bytes.extend_from_slice(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), nbytes) });
+    nbytes as std::os::raw::c_int
+}
+
+/// Item 5: libvirt's own virStreamRecvAll (run in a child, where no event loop runs, so each
+/// recv takes one packet) offers again what a sink did not take, also nothing; `recv_all` makes
+/// the same offers and gets the same bytes.
+#[test]
+fn recv_all_offers_again_as_virstreamrecvall() {
+    if let Some(mode) = crate::raw::child_mode().filter(|_| crate::raw::in_child()) {
+        let mut parts = mode.splitn(3, '|');
+        let (uri, pool, name) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let connection = Connect::open(Some(uri)).expect("daemon");
+        let transfer = Transfer::download(VolumeId::new(pool, name), false);
+        let stream = raw_open(&connection, 0, &transfer);
+        let mut log: (Vec<usize>, Vec<u8>) = (Vec::new(), Vec::new());
+        // SAFETY: live stream; `log` outlives the call.
+        let result = unsafe { sys::virStreamRecvAll(stream, Some(c_sink), (&raw mut log).cast()) };
+        eprintln!("RESULT {result} OFFERS {:?} BYTES {}", log.0, fnv(&log.1));
+        std::process::exit(0);
+    }
+    let uri = support::daemon_uri();
+    let volume = support::volume(&uri, "D300K D10");
+    let mode = format!("{uri}|{}|{}", volume.pool, volume.name);
+    let (ending, stderr) = crate::raw::run_in_child_with_stderr(
+        "libvirt_answers::recv_all_offers_again_as_virstreamrecvall",
+        &mode,
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(ending, crate::raw::Ending::Exited(0), "{stderr}");
+    let raw_line = stderr
+        .lines()
+        .find(|line| line.starts_with("RESULT "))
+        .unwrap_or_else(|| panic!("the child printed no result: {stderr}"));
+
+    let backend = LibvirtBackend::connect(&uri).expect("daemon");
+    let mut stream = backend
+        .open(StreamFlags::empty(), &Transfer::download(volume, false))
+        .expect("download");
+    let (mut offers, mut bytes) = (Vec::new(), Vec::new());
+    let result = stream_core::recv_all(stream.as_mut(), |data| {
+        offers.push(data.len());
+        if offers.len() == 1 {
+            return Ok(0);
+        }
+        bytes.extend_from_slice(data);
+        Ok(data.len())
+    });
+    let ours = format!(
+        "RESULT {} OFFERS {offers:?} BYTES {}",
+        if result.is_ok() { 0 } else { -1 },
+        fnv(&bytes)
+    );
+    assert_eq!(ours, raw_line);
+    assert_eq!(
+        offers[0], offers[1],
+        "the refused offer came again: {offers:?}"
+    );
+    assert_eq!(bytes.len(), 300 * 1024 + 10);
+    stream.finish().expect("finish");
+}
+
+/// FNV-1a of `bytes`, to compare two byte streams in one line.
+fn fnv(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
