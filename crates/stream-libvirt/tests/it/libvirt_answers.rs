@@ -72,7 +72,7 @@ fn recv_raw(stream: sys::virStreamPtr, len: usize, flags: u32) -> Answer {
 fn recv_ours(stream: &mut dyn Stream, len: usize, flags: u32) -> Answer {
     ours(
         stream.recv(&mut vec![0; len], RecvFlags::from_bits_retain(flags)),
-        |r| r.sentinel() as i64,
+        |r| r.sentinel(),
     )
 }
 
@@ -92,7 +92,7 @@ fn send_raw(stream: sys::virStreamPtr, len: usize) -> Answer {
 }
 
 fn send_ours(stream: &mut dyn Stream, len: usize) -> Answer {
-    ours(stream.send(&vec![7; len]), |s| s.sentinel() as i64)
+    ours(stream.send(&vec![7; len]), |s| s.sentinel())
 }
 
 fn hole_raw(stream: sys::virStreamPtr, length: i64, flags: u32) -> Answer {
