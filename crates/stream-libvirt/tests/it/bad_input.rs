@@ -525,7 +525,10 @@ fn local_streams_refuse_flags_as_the_fdstream_does() {
     assert!(recv.message().contains("virStreamRecvFlags"), "{recv}");
     assert!(hole.message().contains("virStreamRecvHole"), "{hole}");
     // The fdstream checks the length before anything else (Q17): libvirt's own error.
-    assert_eq!(*send_hole, stream_core::libvirt_errors::fdstream_hole_length());
+    assert_eq!(
+        *send_hole,
+        stream_core::libvirt_errors::fdstream_hole_length()
+    );
 }
 
 #[test]
