@@ -30,7 +30,8 @@ struct ScreenshotStream {
 impl Stream for ScreenshotStream {
     fn send(&mut self, data: &[u8]) -> Result<Sent> {
         self.lifecycle.check_send(data.len())?;
-        unreachable!("the lifecycle refuses send on a download")
+        // What libvirt's fdstream answers: the screenshot's file is open for reading.
+        Err(libvirt_errors::cannot_write_bad_fd())
     }
 
     fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv> {
@@ -40,6 +41,8 @@ impl Stream for ScreenshotStream {
         buf[..take].copy_from_slice(&self.image[self.position..self.position + take]);
         self.position += take;
         Ok(if take == 0 && !buf.is_empty() {
+            // The lifecycle's guards need to know (a NONBLOCK screenshot takes writes before it).
+            self.lifecycle.reached_end();
             Recv::Eof
         } else {
             Recv::Data(take)

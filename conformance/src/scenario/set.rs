@@ -195,7 +195,7 @@ impl ScenarioSet {
         }
     }
 
-    /// One line saying what the set is: `161 files in 12 groups, built into this binary`.
+    /// One line saying what the set is: `167 files in 12 groups, built into this binary`.
     pub fn describe(&self) -> String {
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let from = match &self.origin {

@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use stream_conformance::scenario::{Op, layouts};
 use stream_core::libvirt_errors::MAX_REMOTE_SEND;
 use stream_core::{
-    Backend, ErrorKind, EventSet, Layout, Recv, RecvFlags, Sent, Stream, StreamFlags, Transfer,
-    VolumeId, recv_all,
+    Backend, Direction, ErrorKind, EventSet, Layout, Recv, RecvFlags, Sent, Stream, StreamFlags,
+    StreamState, Transfer, VolumeId, recv_all,
 };
 use stream_sim::{
     Fault, FaultPlan, InjectedError, Profile, SimBackend, SimConfig, TEST_SCREENSHOT, WouldBlock,
@@ -317,6 +317,12 @@ fn call(sim: &SimBackend, size: u64, stream: &mut dyn Stream, op: &Op) -> Result
             };
             let mut buf = vec![0; len];
             let mut calls = 0u64;
+            // Nothing ever arrives on an upload: a NONBLOCK recv there returns -2 forever, as
+            // libvirt's does (FINDINGS.md Q17 C).
+            let uploading = matches!(
+                stream.state(),
+                StreamState::Active(binding) if binding.direction == Direction::Upload
+            );
             loop {
                 calls += 1;
                 if calls > DRAIN_LIMIT {
@@ -331,6 +337,7 @@ fn call(sim: &SimBackend, size: u64, stream: &mut dyn Stream, op: &Op) -> Result
                             break;
                         }
                     }
+                    Ok(Recv::WouldBlock) if uploading => break,
                     Ok(Recv::Data(_) | Recv::WouldBlock) => {}
                     Ok(Recv::Eof) | Err(_) => break,
                 }

@@ -2,13 +2,14 @@
 //! `virStreamSparseSendAll`, `virStreamSparseRecvAll`), written once over [`Stream`].
 //!
 //! They follow libvirt 9.0's loops call for call: handlers are offered buffers of
-//! [`ALL_BUFFER_SIZE`], a sink's short take is re-offered, NONBLOCK streams are refused, any
-//! failure aborts the stream, and none of them calls `finish`. Where libvirt would spin forever
-//! (a sink that takes nothing) they fail instead.
+//! [`ALL_BUFFER_SIZE`], what a sink did not take is offered again (also when it took nothing: a
+//! sink may take 0 bytes now and all of them later, so one that never takes any is offered the
+//! same bytes forever, as by libvirt), NONBLOCK streams are refused, any failure aborts the
+//! stream, and none of them calls `finish`.
 
 use std::io;
 
-use crate::libvirt_errors::{self, guard};
+use crate::libvirt_errors;
 use crate::{Error, ErrorKind, Recv, RecvFlags, Result, Sent, Stream, StreamFlags};
 
 /// The buffer libvirt's helpers use: `VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX`.
@@ -175,10 +176,8 @@ where
     F: FnMut(&[u8]) -> io::Result<usize>,
 {
     while !data.is_empty() {
+        // 0 is not an error: virStreamRecvAll offers the same bytes again.
         let done = sink(data).map_err(|cause| libvirt_errors::handler_failed(which, cause))?;
-        if done == 0 {
-            return Err(guard::sink_took_nothing(which));
-        }
         if done > data.len() {
             return Err(Error::new(
                 ErrorKind::Handler,

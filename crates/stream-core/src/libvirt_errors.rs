@@ -85,6 +85,50 @@ pub fn unsupported_flags(driver_function: &str, unknown_bits: u32) -> Error {
     )
 }
 
+/// `virCheckFlags` in a local (fdstream) driver function, e.g. `virFDStreamSendHole` (domain
+/// VIR_FROM_STREAMS: measured, Q17).
+pub fn fdstream_unsupported_flags(driver_function: &str, unknown_bits: u32) -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidArgument,
+        code::INVALID_ARG,
+        domain::STREAMS,
+        format!("unsupported flags (0x{unknown_bits:x}) in function {driver_function}"),
+    )
+}
+
+/// `virCheckPositiveArgReturn(length)` in `virFDStreamSendHole`: a local stream's hole of
+/// length 0 or less (no "invalid argument: " prefix: measured, Q17).
+pub fn fdstream_hole_length() -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidArgument,
+        code::INVALID_ARG,
+        domain::STREAMS,
+        "length in virFDStreamSendHole must be greater than zero",
+    )
+}
+
+/// `virFDStreamWrite` on a local stream opened for reading (a screenshot): EBADF. The stream
+/// stays as it was (measured, Q17).
+pub fn cannot_write_bad_fd() -> Error {
+    Error::libvirt(
+        ErrorKind::System,
+        code::SYSTEM_ERROR,
+        domain::STREAMS,
+        "cannot write to stream: Bad file descriptor",
+    )
+}
+
+/// `virFDStreamRead` on a NONBLOCK local stream whose I/O thread has ended, once `recv` has
+/// returned end of stream (measured, Q17: every later `recv` into a non-empty buffer).
+pub fn stream_not_open_bad_fd() -> Error {
+    Error::libvirt(
+        ErrorKind::System,
+        code::SYSTEM_ERROR,
+        domain::STREAMS,
+        "stream is not open: Bad file descriptor",
+    )
+}
+
 /// `virNetClientStreamRecvHole` on a stream bound without the sparse flag.
 pub fn holes_not_supported() -> Error {
     Error::libvirt(
@@ -171,7 +215,9 @@ pub mod guard {
         )
     }
 
-    /// `send` or `send_hole` on a download.
+    /// `send` or `send_hole` on a download, where raw libvirt accepts it (a remote download: the
+    /// transfer then fails; a NONBLOCK screenshot before its end: the bytes come back out of
+    /// `recv`) or loses data (`send_hole` on a screenshot skips bytes, or crashes).
     pub fn send_on_download(call: &str) -> Error {
         Error::new(
             ErrorKind::InvalidOperation,
@@ -179,7 +225,7 @@ pub mod guard {
         )
     }
 
-    /// `recv` on an upload.
+    /// A blocking `recv` on an upload (a NONBLOCK one returns -2, as in libvirt).
     pub fn recv_on_upload() -> Error {
         Error::new(
             ErrorKind::InvalidOperation,
@@ -232,14 +278,6 @@ pub mod guard {
                  the filesystem's largest size)",
                 expected_end - volume_size
             ),
-        )
-    }
-
-    /// A sink that takes nothing of a non-empty offer would be offered the same bytes forever.
-    pub fn sink_took_nothing(which: &str) -> Error {
-        Error::new(
-            ErrorKind::Handler,
-            format!("{which} took 0 of the bytes offered: it must take at least one or fail"),
         )
     }
 }

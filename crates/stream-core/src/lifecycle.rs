@@ -58,12 +58,24 @@ pub enum AbortAction {
 }
 
 /// The lifecycle and guard checks of one stream.
+///
+/// Each check follows the order in which libvirt 9.0 checks the same call (measured:
+/// fixtures/libvirt-9.0/FINDINGS.md Q5, Q17): what libvirt checks without looking at the
+/// stream's state (flags, sparseness, the size of a send, a call the driver lacks) comes first
+/// and answers with libvirt's own error, even after `finish` or `abort`; then the closed state
+/// ("stream is closed", which local streams get too: raw fdstreams return 0, "stream is not
+/// open" or crash there); then the guards, only where raw libvirt would accept the call and
+/// crash, hang or lose data.
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
     kind: StreamKind,
     flags: StreamFlags,
     state: StreamState,
     has_callback: bool,
+    /// What the stream was bound to, kept after it closed: libvirt still checks it first.
+    binding: Option<Binding>,
+    /// A `recv` returned end of stream.
+    ended: bool,
 }
 
 impl Lifecycle {
@@ -74,6 +86,8 @@ impl Lifecycle {
             flags,
             state: StreamState::New,
             has_callback: false,
+            binding: None,
+            ended: false,
         }
     }
 
@@ -105,27 +119,61 @@ impl Lifecycle {
     /// The stream was bound to a transfer.
     pub fn bind(&mut self, binding: Binding) {
         self.state = StreamState::Active(binding);
+        self.binding = Some(binding);
+    }
+
+    /// A `recv` returned end of stream (backends report it: a NONBLOCK local stream refuses a
+    /// `send` safely only from then on).
+    pub fn reached_end(&mut self) {
+        self.ended = true;
+    }
+
+    /// What a stream that is not `New` was bound to, open or closed; libvirt's "not supported"
+    /// for `call` otherwise (an unbound stream has no driver: libvirt checks that first).
+    fn bound(&self, call: Call) -> Result<Binding> {
+        match (self.state, self.binding) {
+            (StreamState::New, _) | (_, None) => Err(libvirt_errors::not_supported(call)),
+            (_, Some(binding)) => Ok(binding),
+        }
+    }
+
+    /// The closed-stream error once the stream is finished or aborted.
+    fn open(&self) -> Result<()> {
+        if self.state.is_closed() {
+            Err(libvirt_errors::stream_closed())
+        } else {
+            Ok(())
+        }
     }
 
     /// The binding of an active stream; libvirt's error for `call` otherwise.
     fn active(&self, call: Call) -> Result<Binding> {
-        match self.state {
-            StreamState::Active(binding) => Ok(binding),
-            StreamState::New => Err(libvirt_errors::not_supported(call)),
-            _ => Err(libvirt_errors::stream_closed()),
-        }
+        let binding = self.bound(call)?;
+        self.open()?;
+        Ok(binding)
     }
 
     /// May `send` of `len` bytes go ahead?
     pub fn check_send(&self, len: usize) -> Result<Binding> {
-        let binding = self.active(Call::Send)?;
-        if binding.direction == Direction::Download {
-            return Err(guard::send_on_download("send"));
+        let binding = self.bound(Call::Send)?;
+        if self.kind == StreamKind::Remote && len > libvirt_errors::MAX_REMOTE_SEND {
+            // Checked while the packet is built, before the stream's state.
+            return Err(libvirt_errors::send_too_long(len));
         }
-        if len == 0 {
-            return Err(guard::empty_send());
+        self.open()?;
+        match (binding.direction, self.kind) {
+            // Raw: accepted; every byte still arrives, but finish and every later call then fail
+            // with "stream had unexpected termination" (Q17 B).
+            (Direction::Download, StreamKind::Remote) => Err(guard::send_on_download("send")),
+            // Raw, before the end: accepted; the bytes come back out of recv, and an empty send
+            // ends the screenshot (Q17 B). Blocking, or after the end: libvirt refuses it safely.
+            (Direction::Download, StreamKind::Local) if self.nonblock() && !self.ended => {
+                Err(guard::send_on_download("send"))
+            }
+            (Direction::Download, StreamKind::Local) => Ok(binding),
+            (Direction::Upload, _) if len == 0 => Err(guard::empty_send()),
+            (Direction::Upload, _) => Ok(binding),
         }
-        Ok(binding)
     }
 
     /// May `recv` with `flags` go ahead?
@@ -135,7 +183,7 @@ impl Lifecycle {
         } else {
             Call::RecvFlags
         };
-        let binding = self.active(call)?;
+        let binding = self.bound(call)?;
         if flags.unknown_bits() != 0 {
             return Err(match self.kind {
                 StreamKind::Remote => {
@@ -145,7 +193,9 @@ impl Lifecycle {
                 StreamKind::Local => libvirt_errors::not_supported(Call::RecvFlags),
             });
         }
-        if binding.direction == Direction::Upload {
+        self.open()?;
+        if binding.direction == Direction::Upload && !self.nonblock() {
+            // A NONBLOCK recv on an upload returns -2, as libvirt's does (Q17 C).
             return Err(guard::recv_on_upload());
         }
         Ok(binding)
@@ -153,12 +203,34 @@ impl Lifecycle {
 
     /// May `send_hole(length, flags)` go ahead?
     pub fn check_send_hole(&self, length: i64, flags: u32) -> Result<Binding> {
-        let binding = self.active(Call::SendHole)?;
-        if binding.direction == Direction::Download {
-            return Err(guard::send_on_download("send_hole"));
+        let binding = self.bound(Call::SendHole)?;
+        if self.kind == StreamKind::Local {
+            // virFDStreamSendHole checks its arguments before it touches the stream.
+            if flags != 0 {
+                return Err(libvirt_errors::fdstream_unsupported_flags(
+                    "virFDStreamSendHole",
+                    flags,
+                ));
+            }
+            if length < 1 {
+                return Err(libvirt_errors::fdstream_hole_length());
+            }
+            // Raw after finish/abort: a segmentation fault.
+            self.open()?;
+            if binding.direction == Direction::Download {
+                // Raw: blocking, "unable to truncate" after skipping `length` bytes of the
+                // screenshot; NONBLOCK, a segmentation fault (Q17 B).
+                return Err(guard::send_on_download("send_hole"));
+            }
+            return Ok(binding);
         }
         if !binding.sparse {
             return Err(libvirt_errors::skipping_not_supported());
+        }
+        self.open()?;
+        if binding.direction == Direction::Download {
+            // Raw: accepted; finish and every later call then fail (Q4, Q17 B).
+            return Err(guard::send_on_download("send_hole"));
         }
         if flags != 0 {
             return Err(guard::hole_flags(flags));
@@ -171,7 +243,7 @@ impl Lifecycle {
 
     /// May `recv_hole(flags)` go ahead?
     pub fn check_recv_hole(&self, flags: u32) -> Result<Binding> {
-        let binding = self.active(Call::RecvHole)?;
+        let binding = self.bound(Call::RecvHole)?;
         if self.kind == StreamKind::Local {
             // The fdstream driver has no virStreamRecvHole.
             return Err(libvirt_errors::not_supported(Call::RecvHole));
@@ -185,6 +257,7 @@ impl Lifecycle {
         if !binding.sparse {
             return Err(libvirt_errors::holes_not_supported());
         }
+        self.open()?;
         Ok(binding)
     }
 

@@ -11,7 +11,8 @@ pub type EventCallback = Box<dyn FnMut(EventSet) + Send + 'static>;
 ///
 /// Every method is one libvirt call; errors carry libvirt's code, domain and message. Misuses
 /// that crash, hang or lose data in raw libvirt return `InvalidArgument` / `InvalidOperation`
-/// instead and leave the stream as it was (CONTRACT.md §4). Dropping an active stream aborts it.
+/// instead and leave the stream as it was (CONTRACT.md §4); misuses libvirt refuses itself get
+/// libvirt's own error. Dropping an active stream aborts it.
 pub trait Stream: Send {
     /// `virStreamSend`: send `data` on an upload. An empty `data` is refused (raw libvirt would
     /// end the stream).

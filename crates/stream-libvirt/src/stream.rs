@@ -166,7 +166,10 @@ impl Stream for LibvirtStream {
             -2 if !self.connection_alive() => return Err(daemon_gone::socket_closed()),
             -2 => Recv::WouldBlock,
             -3 => Recv::Hole,
-            0 if !buf.is_empty() => Recv::Eof,
+            0 if !buf.is_empty() => {
+                self.lifecycle.reached_end();
+                Recv::Eof
+            }
             n => Recv::Data(n.max(0) as usize),
         })
     }

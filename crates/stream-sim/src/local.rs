@@ -2,9 +2,10 @@
 //!
 //! Blocking streams read the file directly: a `recv` returns as much as the buffer takes. NONBLOCK
 //! streams go through libvirt's I/O thread, which queues messages of 256 KiB; a `recv` then takes
-//! from one message at most.
+//! from one message at most; once such a `recv` has returned end of stream, libvirt has closed
+//! the pipe and every later `recv` fails (measured: FINDINGS.md Q17 D).
 
-use stream_core::Recv;
+use stream_core::{Recv, Result, libvirt_errors};
 
 use crate::packets::READ_CHUNK;
 use crate::schedule::Schedule;
@@ -20,6 +21,8 @@ pub struct LocalDownload {
     message: Option<(u64, u64)>,
     /// NONBLOCK only: where the I/O thread will read next.
     thread_position: u64,
+    /// NONBLOCK only: a `recv` returned end of stream (libvirt closed the pipe then).
+    pipe_closed: bool,
 }
 
 impl LocalDownload {
@@ -31,6 +34,7 @@ impl LocalDownload {
             end,
             message: None,
             thread_position: start,
+            pipe_closed: false,
         }
     }
 
@@ -54,32 +58,34 @@ impl LocalDownload {
     }
 
     /// `virFDStreamRead`.
-    pub fn recv(&mut self, buf: &mut [u8], nonblock: Option<&mut Schedule>) -> Recv {
+    pub fn recv(&mut self, buf: &mut [u8], nonblock: Option<&mut Schedule>) -> Result<Recv> {
         let Some(schedule) = nonblock else {
             let take = (self.end - self.position).min(buf.len() as u64) as usize;
             self.snapshot.read(self.position, &mut buf[..take]);
             self.position += take as u64;
-            return if take == 0 && !buf.is_empty() {
+            return Ok(if take == 0 && !buf.is_empty() {
                 Recv::Eof
             } else {
                 Recv::Data(take)
-            };
+            });
         };
         if self.message.is_none() {
             if self.thread_done() {
-                return if buf.is_empty() {
-                    Recv::Data(0)
-                } else {
-                    Recv::Eof
-                };
+                if buf.is_empty() {
+                    return Ok(Recv::Data(0));
+                }
+                if std::mem::replace(&mut self.pipe_closed, true) {
+                    return Err(libvirt_errors::stream_not_open_bad_fd());
+                }
+                return Ok(Recv::Eof);
             }
             if schedule.would_block() {
-                return Recv::WouldBlock;
+                return Ok(Recv::WouldBlock);
             }
             self.thread_step();
         }
         let Some((offset, len)) = self.message.as_mut() else {
-            return Recv::Eof;
+            return Ok(Recv::Eof);
         };
         let take = (*len).min(buf.len() as u64) as usize;
         self.snapshot.read(*offset, &mut buf[..take]);
@@ -88,6 +94,6 @@ impl LocalDownload {
         if *len == 0 {
             self.message = None;
         }
-        Recv::Data(take)
+        Ok(Recv::Data(take))
     }
 }

@@ -216,6 +216,10 @@ impl Stream for SimStream {
         if let Some(ledger) = &inner.ledger {
             ledger.check_send(data.len())?;
         }
+        if let Some(TransferState::Local(_)) = inner.transfer {
+            // A screenshot's file is open for reading: the write fails, nothing changes (Q17 B).
+            return Err(libvirt_errors::cannot_write_bad_fd());
+        }
         let (max, room) = match inner.data_gate(Call::Send)? {
             Gate::WouldBlock => return Ok(Sent::WouldBlock),
             Gate::Go { max, room } => (max, room),
@@ -255,11 +259,15 @@ impl Stream for SimStream {
         let schedule = inner.lifecycle.nonblock().then_some(&mut inner.schedule);
         let got = match inner.transfer.as_mut() {
             Some(TransferState::Remote(download)) => download.recv(buf, flags, schedule),
-            Some(TransferState::Local(download)) => download.recv(buf, schedule),
-            _ => return Err(libvirt_errors::not_supported(Call::Recv)),
+            Some(TransferState::Local(download)) => download.recv(buf, schedule)?,
+            // Only a NONBLOCK recv gets here: nothing ever arrives on an upload (Q17 C).
+            Some(TransferState::Upload(_)) => Recv::WouldBlock,
+            None => return Err(libvirt_errors::not_supported(Call::Recv)),
         };
-        if let Recv::Data(n) = got {
-            inner.faults.moved(n as u64);
+        match got {
+            Recv::Data(n) => inner.faults.moved(n as u64),
+            Recv::Eof => inner.lifecycle.reached_end(),
+            _ => {}
         }
         Ok(got)
     }
@@ -437,8 +445,9 @@ impl StreamInner {
                 if download.message_ready() {
                     ready |= EventSet::READABLE & wanted;
                 }
-                if download.thread_done() && !download.message_ready() {
-                    // poll() reports a closed pipe whatever was asked for.
+                if download.thread_done() && !download.message_ready() && !wanted.is_empty() {
+                    // poll() reports a closed pipe whatever was asked for, but a callback
+                    // updated to no events has no watch at all: nothing fires (Q17 E).
                     ready |= EventSet::HANGUP;
                 }
                 ready

@@ -56,9 +56,6 @@ impl Upload {
     /// Take `data` at the current position; only its first `lands` bytes reach the volume
     /// (fewer than all when the far side failed after them: a fault plan's error or death).
     pub fn send(&mut self, data: &[u8], lands: usize) -> Result<usize> {
-        if data.len() > libvirt_errors::MAX_REMOTE_SEND {
-            return Err(libvirt_errors::send_too_long(data.len()));
-        }
         if self.failure.is_some() {
             // The daemon stopped writing at its first failure; the client does not know yet.
             return Ok(data.len());

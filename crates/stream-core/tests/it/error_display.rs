@@ -51,6 +51,19 @@ fn every_error() -> Vec<(&'static str, Error)> {
         ),
         ("no_space_left", libvirt_errors::no_space_left()),
         ("send_too_long", libvirt_errors::send_too_long(41_943_040)),
+        (
+            "fdstream_unsupported_flags",
+            libvirt_errors::fdstream_unsupported_flags("virFDStreamSendHole", 1),
+        ),
+        (
+            "fdstream_hole_length",
+            libvirt_errors::fdstream_hole_length(),
+        ),
+        ("cannot_write_bad_fd", libvirt_errors::cannot_write_bad_fd()),
+        (
+            "stream_not_open_bad_fd",
+            libvirt_errors::stream_not_open_bad_fd(),
+        ),
         ("no_pool", libvirt_errors::no_pool("p")),
         ("no_volume", libvirt_errors::no_volume("v")),
         ("no_domain", libvirt_errors::no_domain()),
@@ -93,10 +106,6 @@ fn every_error() -> Vec<(&'static str, Error)> {
         ),
         ("guard::send_on_download", guard::send_on_download("send")),
         ("guard::recv_on_upload", guard::recv_on_upload()),
-        (
-            "guard::sink_took_nothing",
-            guard::sink_took_nothing("recv handler"),
-        ),
     ];
     errors.push(("layout", Layout::parse("D4X").unwrap_err().into()));
     errors

@@ -8,6 +8,7 @@ use stream_libvirt::LibvirtBackend;
 use virt::connect::Connect;
 use virt::sys;
 
+use crate::libvirt_answers::{Answer, drain, raw};
 use crate::raw::{Ending, in_child, run_in_child};
 use crate::support;
 
@@ -210,4 +211,250 @@ fn write_to_a_dead_daemon_is_an_error_not_sigpipe() {
         Ending::Signal(libc::SIGPIPE),
         "raw libvirt 9.0 dies of SIGPIPE here"
     );
+}
+
+/// Raw (Q17 B, H): `send` and `send(0)` on a remote download, and `send_hole` on a sparse one,
+/// are accepted; then the transfer fails with "stream had unexpected termination" (sticky), at
+/// `finish`, or, with an event loop running, at a `recv` that loses the bytes still to come. Through this crate the send is refused and the download finishes.
+#[test]
+fn send_on_a_remote_download_is_refused_not_a_failed_transfer() {
+    let uri = support::daemon_uri();
+    let volume = support::volume(&uri, "D300K");
+    let connection = Connect::open(Some(&uri)).expect("daemon");
+    let vol = connection
+        .lookup_storage_pool_by_name(&volume.pool)
+        .and_then(|pool| pool.lookup_storage_vol_by_name(&volume.name))
+        .expect("volume");
+    let terminated = Answer::Error(39, 38, "stream had unexpected termination".into());
+    // Some(n): send of n bytes on a download; None: send_hole(4096) on a sparse download.
+    for misuse in [Some(10), Some(0), None] {
+        let sparse = misuse.is_none();
+        // SAFETY: valid pointers; the stream is freed at the end.
+        unsafe {
+            let stream = sys::virStreamNew(connection.as_ptr(), 0);
+            sys::virStorageVolDownload(vol.as_ptr(), stream, 0, 0, u32::from(sparse));
+            let data = [1u8; 10];
+            let accepted = match misuse {
+                Some(len) => sys::virStreamSend(stream, data.as_ptr().cast(), len),
+                None => sys::virStreamSendHole(stream, 4096, 0),
+            };
+            assert_eq!(
+                accepted,
+                misuse.unwrap_or(0) as i32,
+                "raw accepts {misuse:?}"
+            );
+            // With this crate's event loop running, the error may cut the download short
+            // (Q17 H); else every byte arrives and finish fails.
+            let (mut total, mut buf) = (0, vec![0u8; 1 << 20]);
+            let failure = loop {
+                match sys::virStreamRecv(stream, buf.as_mut_ptr().cast(), buf.len()) {
+                    0 => break raw(sys::virStreamFinish(stream).into()),
+                    got if got > 0 => total += got as usize,
+                    _ => break raw(-1),
+                }
+            };
+            assert_eq!(
+                failure, terminated,
+                "raw {misuse:?}: the transfer fails ({total} bytes)"
+            );
+            assert!(total <= 300 * 1024);
+            assert_eq!(
+                raw(sys::virStreamAbort(stream).into()),
+                terminated,
+                "sticky"
+            );
+            sys::virStreamFree(stream);
+        }
+    }
+    let backend = LibvirtBackend::connect(&uri).expect("daemon");
+    for sparse in [false, true] {
+        let mut stream = backend
+            .open(
+                StreamFlags::empty(),
+                &Transfer::download(volume.clone(), sparse),
+            )
+            .expect("download");
+        for data in [&[1u8; 10][..], &[]] {
+            assert_eq!(
+                stream.send(data).unwrap_err(),
+                stream_core::libvirt_errors::guard::send_on_download("send")
+            );
+        }
+        if sparse {
+            assert_eq!(
+                stream.send_hole(4096, 0).unwrap_err(),
+                stream_core::libvirt_errors::guard::send_on_download("send_hole")
+            );
+        }
+        assert_eq!(drain(stream.as_mut()), 300 * 1024);
+        stream.finish().expect("the download finishes");
+    }
+}
+
+/// Raw (Q17 B): a NONBLOCK screenshot takes a sent byte and gives it back out of `recv`
+/// (33444 bytes), and an empty send ends the screenshot at once (0 bytes). Through this crate
+/// both are refused until the end, and the screenshot arrives whole.
+#[test]
+fn send_on_a_nonblock_screenshot_is_refused_not_echoed() {
+    let connection = Connect::open(Some("test:///default")).expect("test driver");
+    for (len, expected) in [(1usize, 33444usize), (0, 0)] {
+        // SAFETY: valid pointers; the stream is freed at the end.
+        unsafe {
+            let stream = screenshot_raw(&connection, sys::VIR_STREAM_NONBLOCK);
+            let sent = sys::virStreamSend(stream, c"x".as_ptr(), len);
+            assert_eq!(sent, len as i32, "raw accepts a send of {len}");
+            assert_eq!(
+                drain_ptr(stream),
+                expected,
+                "raw: bytes after a send of {len}"
+            );
+            sys::virStreamFinish(stream);
+            sys::virStreamFree(stream);
+        }
+    }
+    let backend = LibvirtBackend::test_driver().expect("test driver");
+    let mut stream = backend
+        .open(StreamFlags::NONBLOCK, &Transfer::screenshot("test"))
+        .expect("screenshot");
+    for data in [&b"x"[..], &[]] {
+        assert_eq!(
+            stream.send(data).unwrap_err(),
+            stream_core::libvirt_errors::guard::send_on_download("send")
+        );
+    }
+    assert_eq!(drain(stream.as_mut()), 33443);
+    stream.finish().expect("finish");
+}
+
+/// Raw (Q17 B): `send_hole(10)` on a blocking screenshot fails "unable to truncate" but has
+/// moved the read position: 10 bytes of the screenshot are gone. On a NONBLOCK one: SIGSEGV.
+#[test]
+fn send_hole_on_a_screenshot_is_refused_not_a_loss_or_a_crash() {
+    if in_child() {
+        let connection = Connect::open(Some("test:///default")).expect("test driver");
+        // SAFETY: deliberately the raw misuse, in a child process.
+        unsafe {
+            let stream = screenshot_raw(&connection, sys::VIR_STREAM_NONBLOCK);
+            sys::virStreamSendHole(stream, 10, 0);
+        }
+        std::process::exit(0);
+    }
+    let raw_child = run_in_child(
+        "deviations::send_hole_on_a_screenshot_is_refused_not_a_loss_or_a_crash",
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        raw_child,
+        Ending::Signal(libc::SIGSEGV),
+        "raw libvirt 9.0 crashes on a NONBLOCK screenshot's send_hole"
+    );
+    let connection = Connect::open(Some("test:///default")).expect("test driver");
+    // SAFETY: valid pointers; the stream is freed at the end.
+    unsafe {
+        let stream = screenshot_raw(&connection, 0);
+        assert_eq!(
+            raw(sys::virStreamSendHole(stream, 10, 0).into()),
+            Answer::Error(38, 38, "unable to truncate: Invalid argument".into())
+        );
+        assert_eq!(drain_ptr(stream), 33433, "raw skipped 10 bytes");
+        sys::virStreamFinish(stream);
+        sys::virStreamFree(stream);
+    }
+    let backend = LibvirtBackend::test_driver().expect("test driver");
+    for flags in [StreamFlags::empty(), StreamFlags::NONBLOCK] {
+        let mut stream = backend
+            .open(flags, &Transfer::screenshot("test"))
+            .expect("screenshot");
+        assert_eq!(
+            stream.send_hole(10, 0).unwrap_err(),
+            stream_core::libvirt_errors::guard::send_on_download("send_hole")
+        );
+        assert_eq!(drain(stream.as_mut()), 33443);
+        stream.finish().expect("finish");
+    }
+}
+
+/// Raw (Q17 G): a callback added to a finished remote stream is called about 300,000 times a
+/// second, for a stream every call of which fails, until it is removed. Through this crate the
+/// add fails with "stream is closed".
+#[test]
+fn a_callback_on_a_finished_remote_stream_is_refused_not_a_spin() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn count(
+        _: sys::virStreamPtr,
+        _: std::os::raw::c_int,
+        _: *mut std::os::raw::c_void,
+    ) {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+    }
+    let uri = support::daemon_uri();
+    let volume = support::volume(&uri, "D10");
+    // The crate's event loop runs in this process while a backend with a callback lives.
+    let backend = LibvirtBackend::connect(&uri).expect("daemon");
+    let mut keep_loop = backend
+        .open(
+            StreamFlags::NONBLOCK,
+            &Transfer::download(volume.clone(), false),
+        )
+        .expect("a NONBLOCK stream keeps the event loop running");
+    let connection = Connect::open(Some(&uri)).expect("daemon");
+    let vol = connection
+        .lookup_storage_pool_by_name(&volume.pool)
+        .and_then(|pool| pool.lookup_storage_vol_by_name(&volume.name))
+        .expect("volume");
+    // SAFETY: valid pointers; the callback is removed and the stream freed at the end.
+    unsafe {
+        let stream = sys::virStreamNew(connection.as_ptr(), 0);
+        sys::virStorageVolDownload(vol.as_ptr(), stream, 0, 0, 0);
+        assert_eq!(sys::virStreamFinish(stream), 0);
+        let added =
+            sys::virStreamEventAddCallback(stream, 15, Some(count), std::ptr::null_mut(), None);
+        assert_eq!(added, 0, "raw accepts a callback after finish");
+        std::thread::sleep(Duration::from_millis(500));
+        sys::virStreamEventRemoveCallback(stream);
+        sys::virStreamFree(stream);
+    }
+    let calls = CALLS.load(Ordering::Relaxed);
+    assert!(
+        calls > 10_000,
+        "raw: the callback spun {calls} times in 0.5 s"
+    );
+    let mut stream = backend
+        .open(StreamFlags::empty(), &Transfer::download(volume, false))
+        .expect("download");
+    stream.finish().expect("finish");
+    assert_eq!(
+        stream
+            .add_callback(EventSet::READABLE, Box::new(|_| {}))
+            .unwrap_err(),
+        stream_core::libvirt_errors::stream_closed()
+    );
+    keep_loop.abort().expect("abort");
+}
+
+/// A raw screenshot stream of the test domain, created with `flags`.
+unsafe fn screenshot_raw(connection: &Connect, flags: u32) -> sys::virStreamPtr {
+    // SAFETY: valid connection; the caller frees the stream.
+    unsafe {
+        let stream = sys::virStreamNew(connection.as_ptr(), flags);
+        let domain = sys::virDomainLookupByName(connection.as_ptr(), c"test".as_ptr());
+        assert!(!sys::virDomainScreenshot(domain, stream, 0, 0).is_null());
+        sys::virDomainFree(domain);
+        stream
+    }
+}
+
+/// Drain a raw stream (through -2) to end of stream: the byte count.
+unsafe fn drain_ptr(stream: sys::virStreamPtr) -> usize {
+    let (mut total, mut buf) = (0, vec![0u8; 65536]);
+    loop {
+        // SAFETY: live stream, `buf` valid for its length.
+        match unsafe { sys::virStreamRecv(stream, buf.as_mut_ptr().cast(), buf.len()) } {
+            -2 => std::thread::sleep(Duration::from_millis(1)),
+            0 => return total,
+            n if n > 0 => total += n as usize,
+            _ => panic!("raw recv failed: {:?}", raw(-1)),
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod differential;
 mod disk_full;
 mod events;
 mod keepalive;
+mod libvirt_answers;
 mod raw;
 mod round_trip;
 mod scenarios;

@@ -103,6 +103,38 @@ fn local_nonblock_reports_hangup_at_end_of_stream() {
     );
 }
 
+/// Q17 E (issue 11 item 2): libvirt removes the watch of a callback updated to no events, so
+/// a drained NONBLOCK screenshot's HANGUP stops; updated back, it comes again.
+#[test]
+fn local_callback_updated_to_no_events_gets_no_hangup() {
+    let sim = SimBackend::new(Profile::Local);
+    let mut stream = sim
+        .open(StreamFlags::NONBLOCK, &Transfer::screenshot("test"))
+        .unwrap();
+    let log = watch(stream.as_mut(), EventSet::READABLE);
+    sim.run_once();
+    let mut buf = vec![0; 1 << 20];
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::empty()).unwrap(),
+        Recv::Data(33443)
+    );
+    assert_eq!(
+        stream.recv(&mut buf, RecvFlags::empty()).unwrap(),
+        Recv::Eof
+    );
+    sim.run_once();
+    stream.update_callback(EventSet::empty()).unwrap();
+    for _ in 0..5 {
+        assert_eq!(sim.run_once(), 0, "no events asked, none fire");
+    }
+    stream.update_callback(EventSet::READABLE).unwrap();
+    sim.run_once();
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![EventSet::READABLE, EventSet::HANGUP, EventSet::HANGUP]
+    );
+}
+
 #[test]
 fn finish_removes_the_callback() {
     let sim = SimBackend::new(Profile::Remote);

@@ -3,5 +3,6 @@
 mod bad_input;
 mod events;
 mod faults;
+mod libvirt_answers;
 mod nonblock;
 mod sequences;
