@@ -2,18 +2,25 @@
 
 use std::fmt;
 
-use stream_core::{Backend, Error, Recv, RecvFlags, Sent, Stream, StreamFlags, Transfer, VolumeId};
+use stream_core::{
+    Backend, Error, ErrorLevel, Recv, RecvFlags, Sent, Stream, StreamFlags, Transfer, VolumeId,
+};
 
 use super::format::{Op, Open, Scenario};
 use super::timing::{TIMING_RETRIES, drain_is_coalesced, is_packet_coalescing};
 use crate::Fixture;
 
-/// An error as scenario files write it: `error <kind> <code>/<domain> <message>`.
+/// An error as scenario files write it: `error <kind> <code>/<domain> <message>`, or
+/// `<code>/<domain>/<level>` when libvirt's level is not `error` (every level libvirt 9.0 gave
+/// a stream error was `error`, Q23, so recordings show it only where it differs).
 pub fn render_error(error: &Error) -> String {
-    let code = match error.libvirt_code() {
+    let mut code = match error.libvirt_code() {
         Some(code) => format!("{}/{}", code.code, code.domain),
         None => "-/-".to_string(),
     };
+    if let Some(level) = error.level().filter(|level| *level != ErrorLevel::Error) {
+        code = format!("{code}/{level}");
+    }
     format!("error {} {code} {}", error.kind(), error.message())
 }
 

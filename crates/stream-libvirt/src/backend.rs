@@ -52,14 +52,15 @@ impl LibvirtBackend {
         let connection = Connect::open(Some(uri)).map_err(|error| {
             // libvirt often names only the socket or driver it tried: say which URI it was.
             let error = from_virt(&error);
-            match error.libvirt_code() {
-                Some(libvirt) => Error::libvirt(
+            match (error.libvirt_code(), error.level()) {
+                (Some(libvirt), Some(level)) => Error::libvirt(
                     error.kind(),
                     libvirt.code,
                     libvirt.domain,
                     format!("cannot connect to {uri}: {}", error.message()),
-                ),
-                None => error,
+                )
+                .with_level(level),
+                _ => error,
             }
         })?;
         let capabilities = if uri.starts_with("test:///") {
