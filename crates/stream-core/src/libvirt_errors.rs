@@ -85,6 +85,17 @@ pub fn unsupported_flags(driver_function: &str, unknown_bits: u32) -> Error {
     )
 }
 
+/// `virCheckFlags(0, NULL)` in the test driver's `testDomainScreenshot`: `virDomainScreenshot`
+/// takes no flags (measured on test:///default and through a daemon alike, Q20, Q22).
+pub fn screenshot_flags(flags: u32) -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidArgument,
+        code::INVALID_ARG,
+        domain::TEST,
+        format!("unsupported flags (0x{flags:x}) in function testDomainScreenshot"),
+    )
+}
+
 /// `virNetClientStreamRecvHole` on a stream bound without the sparse flag.
 pub fn holes_not_supported() -> Error {
     Error::libvirt(

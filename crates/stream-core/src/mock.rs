@@ -15,6 +15,7 @@ mock! {
     impl Stream for Stream {
         fn send(&mut self, data: &[u8]) -> Result<Sent>;
         fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv>;
+        fn recv_flags(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv>;
         fn send_hole(&mut self, length: i64, flags: u32) -> Result<()>;
         fn recv_hole(&mut self, flags: u32) -> Result<i64>;
         fn add_callback(&mut self, events: EventSet, callback: EventCallback) -> Result<()>;
@@ -24,6 +25,7 @@ mock! {
         fn abort(&mut self) -> Result<()>;
         fn state(&self) -> StreamState;
         fn flags(&self) -> StreamFlags;
+        fn mime_type<'a>(&'a self) -> Option<&'a str>;
     }
 }
 
