@@ -11,5 +11,6 @@ mod keepalive;
 mod raw;
 mod round_trip;
 mod scenarios;
+mod screenshot;
 mod suite;
 mod support;
