@@ -44,3 +44,23 @@ mock! {
         fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize>;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::libvirt_errors::{self, Call};
+
+    #[test]
+    fn the_mime_type_and_recv_flags_can_be_mocked() {
+        let mut stream = MockStream::new();
+        stream.expect_mime_type().return_const(Some("image/png"));
+        stream
+            .expect_recv_flags()
+            .returning(|_, _| Err(libvirt_errors::not_supported(Call::RecvFlags)));
+        assert_eq!(stream.mime_type(), Some("image/png"));
+        assert_eq!(
+            stream.recv_flags(&mut [0; 4], RecvFlags::empty()),
+            Err(libvirt_errors::not_supported(Call::RecvFlags))
+        );
+    }
+}
