@@ -120,9 +120,7 @@ impl LibvirtStream {
             self.lifecycle.set_callback(false);
         }
     }
-}
 
-impl LibvirtStream {
     /// What a receive call's integer means (`empty`: the buffer had no room).
     fn received(&self, got: i32, empty: bool) -> Result<Recv> {
         Ok(match got {
