@@ -18,7 +18,8 @@ macro_rules! conformance_suite {
             use super::*;
             $crate::__conformance_tests!($make; [$($skip),*];
                 remote_recv_returns_one_packet_at_a_time, remote_sparse_download_packets,
-                local_recv_fills_the_buffer, data_then_end_of_stream_sentinels,
+                local_recv_fills_the_buffer, screenshot_returns_its_mime_type, screenshot_flags_are_refused,
+                every_screen_number_gets_the_image, recv_flags_is_its_own_call, data_then_end_of_stream_sentinels,
                 hole_sentinel_is_minus_three, error_sentinel_is_minus_one, empty_buffer_reads_zero_bytes,
                 new_stream_refuses_all_but_abort, finish_before_end_of_stream_succeeds,
                 every_call_fails_closed_after_finish, every_call_fails_closed_after_abort,

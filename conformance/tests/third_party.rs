@@ -25,6 +25,8 @@ struct ScreenshotStream {
     image: &'static [u8],
     position: usize,
     callback: Option<Mutex<EventCallback>>,
+    /// What the bind returned: `image/png` for a screenshot.
+    mime_type: Option<&'static str>,
 }
 
 impl Stream for ScreenshotStream {
@@ -47,6 +49,12 @@ impl Stream for ScreenshotStream {
         } else {
             Recv::Data(take)
         })
+    }
+
+    fn recv_flags(&mut self, _buf: &mut [u8], flags: RecvFlags) -> Result<Recv> {
+        // A local fdstream has no virStreamRecvFlags: the lifecycle says so, as libvirt does.
+        self.lifecycle.check_recv_flags(flags)?;
+        unreachable!("the lifecycle refuses recv_flags on a local stream")
     }
 
     fn send_hole(&mut self, length: i64, flags: u32) -> Result<()> {
@@ -105,6 +113,10 @@ impl Stream for ScreenshotStream {
     fn flags(&self) -> StreamFlags {
         self.lifecycle.flags()
     }
+
+    fn mime_type(&self) -> Option<&str> {
+        self.mime_type
+    }
 }
 
 impl Backend for Screenshots {
@@ -119,11 +131,17 @@ impl Backend for Screenshots {
             image: stream_sim::TEST_SCREENSHOT,
             position: 0,
             callback: None,
+            mime_type: None,
         }))
     }
 
     fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
-        let Transfer::Screenshot { domain: name, .. } = transfer else {
+        let Transfer::Screenshot {
+            domain: name,
+            flags: bind_flags,
+            ..
+        } = transfer
+        else {
             return Err(libvirt_errors::driver_lacks(
                 "virStorageVolDownload",
                 domain::STORAGE,
@@ -131,6 +149,9 @@ impl Backend for Screenshots {
         };
         if name != "test" {
             return Err(libvirt_errors::no_domain());
+        }
+        if *bind_flags != 0 {
+            return Err(libvirt_errors::screenshot_flags(*bind_flags));
         }
         let mut lifecycle = Lifecycle::new(StreamKind::Local, flags);
         lifecycle.bind(Binding {
@@ -142,6 +163,7 @@ impl Backend for Screenshots {
             image: stream_sim::TEST_SCREENSHOT,
             position: 0,
             callback: None,
+            mime_type: Some(stream_sim::TEST_SCREENSHOT_MIME_TYPE),
         }))
     }
 

@@ -38,15 +38,15 @@ fn daemon_possible() -> bool {
 }
 
 /// `work` with the shared daemon's URI, or, when none can be had, with none: the runner then
-/// shows the daemon column as unavailable and exits 3 (incomplete) while every other backend
+/// shows the daemon columns as unavailable and exits 3 (incomplete) while every other backend
 /// runs, instead of the whole job stopping at the daemon's start.
 fn with_daemon_if_possible<T>(work: impl FnOnce(Option<&str>) -> Result<T>) -> Result<T> {
     if daemon_possible() {
         return daemon::with_shared(work);
     }
     println!(
-        "not root and no VIRTSTREAM_DAEMON_URI: no private libvirtd; the daemon column will be \
-         unavailable"
+        "not root and no VIRTSTREAM_DAEMON_URI: no private libvirtd; the daemon and test-daemon \
+         columns will be unavailable"
     );
     work(None)
 }

@@ -59,16 +59,15 @@ pub fn run_scenarios(
 }
 
 fn replay_group(files: &[&ScenarioFile], backend: &dyn Backend) -> Outcome {
-    let kind = backend.capabilities().kind;
+    let capabilities = backend.capabilities();
     let mine: Vec<_> = files
         .iter()
-        .filter(|file| file.scenario.setup.kind == kind)
+        .filter(|file| file.scenario.unplayable_on(&capabilities).is_none())
         .collect();
     if mine.is_empty() {
-        return Outcome::Skipped(format!(
-            "recorded on {:?} streams, backend serves {kind:?}",
-            files[0].scenario.setup.kind
-        ));
+        // Every file is unplayable here; the first one's reason speaks for the group.
+        let why = files[0].scenario.unplayable_on(&capabilities);
+        return Outcome::Skipped(why.unwrap_or_default());
     }
     for file in mine {
         match play(&file.scenario, backend) {

@@ -7,6 +7,7 @@ mod helpers;
 mod holes;
 mod lifecycle;
 mod packets;
+mod screenshots;
 mod sentinels;
 
 use stream_core::{Capabilities, StreamKind};
@@ -97,6 +98,7 @@ impl std::fmt::Debug for Rule {
 pub fn all_rules() -> Vec<Rule> {
     [
         packets::RULES,
+        screenshots::RULES,
         sentinels::RULES,
         lifecycle::RULES,
         guards::RULES,

@@ -45,12 +45,22 @@ pub enum Op {
     Send { len: usize, byte: u8 },
     /// `send-hole <n> [flags=F]`
     SendHole { len: i64, flags: u32 },
-    /// `recv <n> [stop-at-hole] [flags=F]`
+    /// `recv <n> [stop-at-hole] [flags=F]`: [`Stream::recv`], `virStreamRecv` for no flags.
+    ///
+    /// [`Stream::recv`]: stream_core::Stream::recv
     Recv { len: usize, flags: u32 },
+    /// `recv-flags <n> [stop-at-hole] [flags=F]`: `virStreamRecvFlags` even for no flags.
+    RecvFlags { len: usize, flags: u32 },
     /// `recv-hole [flags=F]`
     RecvHole { flags: u32 },
-    /// `drain <n> [stop-at-hole]`: recv until end of stream, holes taken with recv-hole.
-    Drain { len: usize, stop_at_hole: bool },
+    /// `drain <n> [stop-at-hole] [digest]`: recv until end of stream, holes taken with
+    /// recv-hole; with `digest`, the result ends with a digest of the bytes received (holes as
+    /// zeros) that a new build of libvirt does not change (see [`super::content_digest`]).
+    Drain {
+        len: usize,
+        stop_at_hole: bool,
+        digest: bool,
+    },
     /// `add-callback <events>`
     AddCallback(EventSet),
     /// `update-callback <events>`
@@ -186,9 +196,9 @@ fn parse_op(words: &[&str], line: usize) -> Result<Op, ParseError> {
     let (positional, optional): (usize, &[&str]) = match op {
         "send" => (1, &["byte="]),
         "send-hole" => (1, &["flags="]),
-        "recv" => (1, &["stop-at-hole", "flags="]),
+        "recv" | "recv-flags" => (1, &["stop-at-hole", "flags="]),
         "recv-hole" => (0, &["flags="]),
-        "drain" => (1, &["stop-at-hole"]),
+        "drain" => (1, &["stop-at-hole", "digest"]),
         "add-callback" | "update-callback" => (1, &[]),
         "remove-callback" | "finish" | "abort" | "volume" => (0, &[]),
         other => {
@@ -220,12 +230,15 @@ fn parse_op(words: &[&str], line: usize) -> Result<Op, ParseError> {
     }
     let mut flags = 0;
     let mut stop_at_hole = false;
+    let mut digest = false;
     let mut byte = 7u8;
     for word in words.iter().skip(1 + positional) {
         if let Some(value) = flag_value(word, line)? {
             flags = value;
         } else if *word == "stop-at-hole" {
             stop_at_hole = true;
+        } else if *word == "digest" {
+            digest = true;
         } else if let Some(value) = word.strip_prefix("byte=") {
             byte = number(value, line, "byte (0 to 255)")?;
         }
@@ -246,10 +259,18 @@ fn parse_op(words: &[&str], line: usize) -> Result<Op, ParseError> {
                 flags: flags | u32::from(stop_at_hole),
             }
         }
+        "recv-flags" => {
+            let len = buffer_size(arg(1, "a buffer size")?, line, "buffer size")?;
+            Op::RecvFlags {
+                len,
+                flags: flags | u32::from(stop_at_hole),
+            }
+        }
         "recv-hole" => Op::RecvHole { flags },
         "drain" => Op::Drain {
             len: buffer_size(arg(1, "a buffer size")?, line, "buffer size")?,
             stop_at_hole,
+            digest,
         },
         "add-callback" => Op::AddCallback(events(words.get(1).copied(), line)?),
         "update-callback" => Op::UpdateCallback(events(words.get(1).copied(), line)?),
@@ -451,15 +472,23 @@ impl fmt::Display for Op {
             Op::SendHole { len, flags: bits } => write!(f, "send-hole {len}{}", flags(bits)),
             Op::Recv { len, flags: 1 } => write!(f, "recv {len} stop-at-hole"),
             Op::Recv { len, flags: bits } => write!(f, "recv {len}{}", flags(bits)),
+            Op::RecvFlags { len, flags: 1 } => write!(f, "recv-flags {len} stop-at-hole"),
+            Op::RecvFlags { len, flags: bits } => write!(f, "recv-flags {len}{}", flags(bits)),
             Op::RecvHole { flags: bits } => write!(f, "recv-hole{}", flags(bits)),
             Op::Drain {
                 len,
-                stop_at_hole: true,
-            } => write!(f, "drain {len} stop-at-hole"),
-            Op::Drain {
-                len,
-                stop_at_hole: false,
-            } => write!(f, "drain {len}"),
+                stop_at_hole,
+                digest,
+            } => {
+                write!(f, "drain {len}")?;
+                if stop_at_hole {
+                    write!(f, " stop-at-hole")?;
+                }
+                if digest {
+                    write!(f, " digest")?;
+                }
+                Ok(())
+            }
             Op::AddCallback(events) => {
                 write!(f, "add-callback {}", events.to_string().replace(" | ", "|"))
             }
@@ -499,7 +528,8 @@ mod tests {
     #[test]
     fn operations_print_as_they_parse() {
         let text = "kind remote\nnew\nsend 4\nsend 4 byte=2\nsend-hole 5 flags=1\nrecv 8 stop-at-hole\nrecv 8 flags=2\n\
-                    recv-hole\ndrain 9 stop-at-hole\nadd-callback READABLE|HANGUP\nupdate-callback NONE\nremove-callback\n\
+                    recv-flags 8\nrecv-flags 8 stop-at-hole\nrecv-hole\ndrain 9 stop-at-hole\ndrain 9 digest\n\
+                    drain 9 stop-at-hole digest\nadd-callback READABLE|HANGUP\nupdate-callback NONE\nremove-callback\n\
                     finish\nabort\nvolume\n";
         for step in parse(text).unwrap().steps {
             assert_eq!(step.op.to_string(), step.text);

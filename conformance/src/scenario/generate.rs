@@ -49,7 +49,9 @@ fn buffer() -> impl Strategy<Value = usize> {
 fn download_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (buffer(), any::<bool>()).prop_map(|(len, stop)| Op::Recv { len, flags: u32::from(stop) }),
-        2 => (buffer(), any::<bool>()).prop_map(|(len, stop_at_hole)| Op::Drain { len, stop_at_hole }),
+        2 => (buffer(), any::<bool>()).prop_map(|(len, stop)| Op::RecvFlags { len, flags: u32::from(stop) }),
+        2 => (buffer(), any::<bool>(), any::<bool>())
+            .prop_map(|(len, stop_at_hole, digest)| Op::Drain { len, stop_at_hole, digest }),
         3 => prop_oneof![4 => Just(0u32), 1 => Just(1u32)].prop_map(|flags| Op::RecvHole { flags }),
         1 => Just(Op::Recv { len: 16, flags: 2 }),
         1 => Just(Op::Send { len: 4, byte: 1 }),
@@ -66,6 +68,7 @@ fn upload_op() -> impl Strategy<Value = Op> {
         1 => Just(Op::SendHole { len: 4096, flags: 1 }),
         1 => Just(Op::Send { len: 0, byte: 0 }),
         1 => Just(Op::Recv { len: 64, flags: 0 }),
+        1 => Just(Op::RecvFlags { len: 64, flags: 0 }),
         1 => Just(Op::Finish),
         1 => Just(Op::Abort),
     ]

@@ -2,13 +2,16 @@
 //! per line, each followed by `=> result` as real libvirt gave it. The format is in
 //! conformance/README.md.
 
+mod digest;
 mod files;
 mod format;
 mod generate;
+mod needs;
 mod play;
 mod set;
 mod timing;
 
+pub use digest::{content_digest, fnv1a};
 pub use files::{MAX_SCENARIO_BYTES, ReadError, read_scenario_file};
 pub use format::{Op, Open, ParseError, Scenario, Setup, Step, parse};
 pub use generate::{layouts, remote_scenarios};

@@ -2,18 +2,26 @@
 
 use std::fmt;
 
-use stream_core::{Backend, Error, Recv, RecvFlags, Sent, Stream, StreamFlags, Transfer, VolumeId};
+use stream_core::{
+    Backend, Error, ErrorLevel, Recv, RecvFlags, Sent, Stream, StreamFlags, Transfer, VolumeId,
+};
 
+use super::digest::{content_digest, fnv1a};
 use super::format::{Op, Open, Scenario};
 use super::timing::{TIMING_RETRIES, drain_is_coalesced, is_packet_coalescing};
 use crate::Fixture;
 
-/// An error as scenario files write it: `error <kind> <code>/<domain> <message>`.
+/// An error as scenario files write it: `error <kind> <code>/<domain> <message>`, or
+/// `<code>/<domain>/<level>` when libvirt's level is not `error` (every level libvirt 9.0 gave
+/// a stream error was `error`, Q23, so recordings show it only where it differs).
 pub fn render_error(error: &Error) -> String {
-    let code = match error.libvirt_code() {
+    let mut code = match error.libvirt_code() {
         Some(code) => format!("{}/{}", code.code, code.domain),
         None => "-/-".to_string(),
     };
+    if let Some(level) = error.level().filter(|level| *level != ErrorLevel::Error) {
+        code = format!("{code}/{level}");
+    }
     format!("error {} {code} {}", error.kind(), error.message())
 }
 
@@ -52,7 +60,7 @@ fn compress(tokens: &[String]) -> String {
     out.join(" ")
 }
 
-fn drain(stream: &mut dyn Stream, len: usize, stop_at_hole: bool) -> String {
+fn drain(stream: &mut dyn Stream, len: usize, stop_at_hole: bool, digest: bool) -> String {
     let flags = if stop_at_hole {
         RecvFlags::STOP_AT_HOLE
     } else {
@@ -60,10 +68,27 @@ fn drain(stream: &mut dyn Stream, len: usize, stop_at_hole: bool) -> String {
     };
     let mut buf = vec![0; len];
     let mut tokens = Vec::new();
+    // What was received (holes as zeros), for the digest: its first MAX_DIGESTED bytes, however
+    // the receives cut them.
+    let mut received = Vec::new();
+    let mut keep = |bytes: &[u8]| {
+        let room = if digest {
+            MAX_DIGESTED - received.len()
+        } else {
+            0
+        };
+        received.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    };
     for _ in 0..1_000_000 {
         match stream.recv(&mut buf, flags) {
             Ok(Recv::Hole) => match stream.recv_hole(0) {
-                Ok(length) => tokens.push(format!("H{length}")),
+                Ok(length) => {
+                    tokens.push(format!("H{length}"));
+                    if digest {
+                        let zeros = usize::try_from(length).unwrap_or(0).min(MAX_DIGESTED);
+                        keep(&vec![0; zeros]);
+                    }
+                }
                 Err(error) => {
                     tokens.push(render_error(&error));
                     break;
@@ -73,6 +98,10 @@ fn drain(stream: &mut dyn Stream, len: usize, stop_at_hole: bool) -> String {
                 tokens.push("eof".into());
                 break;
             }
+            Ok(Recv::Data(n)) => {
+                keep(&buf[..n]);
+                tokens.push(n.to_string());
+            }
             Ok(other) => tokens.push(render_recv(other)),
             Err(error) => {
                 tokens.push(render_error(&error));
@@ -80,15 +109,17 @@ fn drain(stream: &mut dyn Stream, len: usize, stop_at_hole: bool) -> String {
             }
         }
     }
-    compress(&tokens)
+    let mut result = compress(&tokens);
+    if digest {
+        result.push(' ');
+        result.push_str(&content_digest(&received));
+    }
+    result
 }
 
-/// FNV-1a, 64 bits: a checksum both backends compute the same way.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+/// The most bytes a `drain … digest` hashes: far more than a screenshot, which is what it is
+/// for. A drain that moves more hashes its first this many.
+const MAX_DIGESTED: usize = 64 << 20;
 
 fn volume_state(fx: Fixture<'_>, volume: Option<&VolumeId>) -> String {
     let Some(volume) = volume else {
@@ -115,8 +146,16 @@ fn step(fx: Fixture<'_>, stream: &mut dyn Stream, volume: Option<&VolumeId>, op:
             stream.recv(&mut vec![0; len], RecvFlags::from_bits_retain(flags)),
             render_recv,
         ),
+        Op::RecvFlags { len, flags } => render(
+            stream.recv_flags(&mut vec![0; len], RecvFlags::from_bits_retain(flags)),
+            render_recv,
+        ),
         Op::RecvHole { flags } => render(stream.recv_hole(flags), |length| length.to_string()),
-        Op::Drain { len, stop_at_hole } => drain(stream, len, stop_at_hole),
+        Op::Drain {
+            len,
+            stop_at_hole,
+            digest,
+        } => drain(stream, len, stop_at_hole, digest),
         Op::AddCallback(events) => render(stream.add_callback(events, Box::new(|_| {})), |()| {
             "ok".into()
         }),

@@ -195,7 +195,7 @@ impl ScenarioSet {
         }
     }
 
-    /// One line saying what the set is: `167 files in 12 groups, built into this binary`.
+    /// One line saying what the set is: `180 files in 13 groups, built into this binary`.
     pub fn describe(&self) -> String {
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let from = match &self.origin {
@@ -209,16 +209,18 @@ impl ScenarioSet {
         )
     }
 
-    /// Replay every scenario recorded on streams of `kind` against `backend`; returns how many
-    /// ran, or every failure as a readable report.
+    /// Replay every scenario recorded on streams of `kind` that `backend` serves what it opens
+    /// ([`Scenario::unplayable_on`]) against `backend`; returns how many ran, or every failure
+    /// as a readable report.
+    ///
+    /// [`Scenario::unplayable_on`]: super::Scenario::unplayable_on
     pub fn replay(&self, kind: StreamKind, backend: &dyn Backend) -> Result<usize, String> {
         let mut ran = 0;
         let mut failures = Vec::new();
-        for file in self
-            .files
-            .iter()
-            .filter(|file| file.scenario.setup.kind == kind)
-        {
+        let capabilities = backend.capabilities();
+        for file in self.files.iter().filter(|file| {
+            file.scenario.setup.kind == kind && file.scenario.unplayable_on(&capabilities).is_none()
+        }) {
             ran += 1;
             match play(&file.scenario, backend) {
                 Ok(Ok(())) => {}

@@ -12,7 +12,10 @@ pub const TIMING_RETRIES: usize = 3;
 /// Whether `actual` differs from `expected` for `op` only as coalesced packets would: at the
 /// first token that differs, both are byte counts and `actual` got more.
 pub fn is_packet_coalescing(op: &Op, expected: &str, actual: &str) -> bool {
-    if !matches!(op, Op::Recv { .. } | Op::Drain { .. }) {
+    if !matches!(
+        op,
+        Op::Recv { .. } | Op::RecvFlags { .. } | Op::Drain { .. }
+    ) {
         return false;
     }
     let (expected, actual) = (tokens(expected), tokens(actual));
@@ -103,6 +106,7 @@ mod tests {
     const DRAIN: Op = Op::Drain {
         len: 262144,
         stop_at_hole: false,
+        digest: false,
     };
 
     #[test]

@@ -190,7 +190,8 @@ fn action() -> impl Strategy<Value = Action> {
         6 => (hole_length(), flags()).prop_map(|(len, flags)| Action::Call(Op::SendHole { len, flags })),
         8 => (size(), flags()).prop_map(|(len, flags)| Action::Call(Op::Recv { len, flags })),
         4 => flags().prop_map(|flags| Action::Call(Op::RecvHole { flags })),
-        2 => (4096usize..300_000, any::<bool>()).prop_map(|(len, stop_at_hole)| Action::Call(Op::Drain { len, stop_at_hole })),
+        2 => (size(), flags()).prop_map(|(len, flags)| Action::Call(Op::RecvFlags { len, flags })),
+        2 => (4096usize..300_000, any::<bool>()).prop_map(|(len, stop_at_hole)| Action::Call(Op::Drain { len, stop_at_hole, digest: false })),
         2 => (events(), callback).prop_map(|(events, callback)| Action::AddCallback(events, callback)),
         1 => events().prop_map(|events| Action::Call(Op::UpdateCallback(events))),
         1 => Just(Action::Call(Op::RemoveCallback)),
@@ -291,8 +292,15 @@ fn call(sim: &SimBackend, size: u64, stream: &mut dyn Stream, op: &Op) -> Result
             }
         }
         Op::SendHole { len, flags } => drop(stream.send_hole(len, flags)),
-        Op::Recv { len, flags } => {
-            match stream.recv(&mut vec![0; len], RecvFlags::from_bits_retain(flags)) {
+        Op::Recv { len, flags } | Op::RecvFlags { len, flags } => {
+            let buf = &mut vec![0; len];
+            let flags = RecvFlags::from_bits_retain(flags);
+            let got = if matches!(op, Op::Recv { .. }) {
+                stream.recv(buf, flags)
+            } else {
+                stream.recv_flags(buf, flags)
+            };
+            match got {
                 Ok(Recv::Data(n)) if n > len => {
                     return Err(format!("recv into {len} bytes reports {n}"));
                 }
@@ -309,7 +317,9 @@ fn call(sim: &SimBackend, size: u64, stream: &mut dyn Stream, op: &Op) -> Result
                 }
             }
         }
-        Op::Drain { len, stop_at_hole } => {
+        Op::Drain {
+            len, stop_at_hole, ..
+        } => {
             let flags = if stop_at_hole {
                 RecvFlags::STOP_AT_HOLE
             } else {

@@ -54,12 +54,17 @@ pub enum Transfer {
         /// `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
         sparse: bool,
     },
-    /// A domain's screen as an image (download-only, never sparse).
+    /// A domain's screen as an image (download-only, never sparse). The stream's
+    /// [`Stream::mime_type`] is then what `virDomainScreenshot` returned (`image/png` from the
+    /// test driver).
     Screenshot {
         /// The domain's name (`test` on the test driver).
         domain: String,
-        /// Which screen.
+        /// Which screen (the test driver serves the same image for every number).
         screen: u32,
+        /// `virDomainScreenshot`'s flags: libvirt defines none, so any bit fails the bind with
+        /// the driver's "unsupported flags" error.
+        flags: u32,
     },
 }
 
@@ -84,11 +89,12 @@ impl Transfer {
         }
     }
 
-    /// A screenshot of `domain`'s first screen.
+    /// A screenshot of `domain`'s first screen, no flags.
     pub fn screenshot(domain: impl Into<String>) -> Transfer {
         Transfer::Screenshot {
             domain: domain.into(),
             screen: 0,
+            flags: 0,
         }
     }
 }
@@ -149,6 +155,20 @@ impl Capabilities {
         }
     }
 
+    /// What the test driver offers through a daemon (`test+unix:///default`): the domain
+    /// screenshot as a remote stream; the driver's pools take no volume transfers.
+    pub fn remote_screenshot() -> Capabilities {
+        Capabilities {
+            kind: StreamKind::Remote,
+            upload: false,
+            download: false,
+            sparse: false,
+            screenshot: true,
+            nonblock: true,
+            events: true,
+        }
+    }
+
     /// These capabilities with sparse transfers set as given.
     pub fn with_sparse(self, sparse: bool) -> Capabilities {
         Capabilities { sparse, ..self }
@@ -184,7 +204,9 @@ pub trait Backend: Send + Sync {
     /// `virStreamNew`: a stream not yet bound to anything (every call but `abort` fails).
     fn new_stream(&self, flags: StreamFlags) -> Result<Box<dyn Stream>>;
 
-    /// `virStreamNew` then the bind call of `transfer`: an active stream.
+    /// `virStreamNew` then the bind call of `transfer`: an active stream. What the bind call
+    /// returned beyond success (a screenshot's MIME type) is the stream's
+    /// ([`Stream::mime_type`]).
     fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>>;
 
     /// Create a raw volume of `layout.size()` bytes holding `layout` (allocation: its extents).

@@ -84,14 +84,73 @@ pub struct LibvirtCode {
     pub domain: i32,
 }
 
+/// libvirt's `virErrorLevel`: how serious libvirt says an error is.
+///
+/// Every error libvirt 9.0 raised for a stream, a screenshot or a volume in the probes was
+/// [`ErrorLevel::Error`] (fixtures/libvirt-9.0/FINDINGS.md, Q23); the others exist in libvirt's
+/// API and are kept when libvirt reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorLevel {
+    /// `VIR_ERR_NONE` (0).
+    None,
+    /// `VIR_ERR_WARNING` (1).
+    Warning,
+    /// `VIR_ERR_ERROR` (2).
+    Error,
+}
+
+impl ErrorLevel {
+    /// libvirt's number for the level.
+    pub fn raw(self) -> i32 {
+        match self {
+            ErrorLevel::None => 0,
+            ErrorLevel::Warning => 1,
+            ErrorLevel::Error => 2,
+        }
+    }
+
+    /// The level libvirt means by `raw`; `None` for a number libvirt does not define.
+    pub fn from_raw(raw: i32) -> Option<ErrorLevel> {
+        match raw {
+            0 => Some(ErrorLevel::None),
+            1 => Some(ErrorLevel::Warning),
+            2 => Some(ErrorLevel::Error),
+            _ => None,
+        }
+    }
+
+    /// The word used in [`Error`]'s `Display` and in scenario files: `none`, `warning`, `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorLevel::None => "none",
+            ErrorLevel::Warning => "warning",
+            ErrorLevel::Error => "error",
+        }
+    }
+
+    /// The level named by [`ErrorLevel::as_str`].
+    pub fn from_name(name: &str) -> Option<ErrorLevel> {
+        [ErrorLevel::None, ErrorLevel::Warning, ErrorLevel::Error]
+            .into_iter()
+            .find(|level| level.as_str() == name)
+    }
+}
+
+impl fmt::Display for ErrorLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error from a stream or backend.
 ///
-/// Equality compares kind, libvirt code and message, not the source: that is what the
+/// Equality compares kind, libvirt code, level and message, not the source: that is what the
 /// conformance suite compares between backends.
 #[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     libvirt: Option<LibvirtCode>,
+    level: Option<ErrorLevel>,
     message: String,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
@@ -102,19 +161,28 @@ impl Error {
         Error {
             kind,
             libvirt: None,
+            level: None,
             message: message.into(),
             source: None,
         }
     }
 
-    /// An error as libvirt reports it: code, domain and its exact message.
+    /// An error as libvirt reports it: code, domain and its exact message, at libvirt's level
+    /// [`ErrorLevel::Error`] (what `virReportError` gives; [`Error::with_level`] changes it).
     pub fn libvirt(kind: ErrorKind, code: i32, domain: i32, message: impl Into<String>) -> Error {
         Error {
             kind,
             libvirt: Some(LibvirtCode { code, domain }),
+            level: Some(ErrorLevel::Error),
             message: message.into(),
             source: None,
         }
+    }
+
+    /// The same error at another libvirt level (as the `virError` reported it).
+    pub fn with_level(mut self, level: ErrorLevel) -> Error {
+        self.level = Some(level);
+        self
     }
 
     /// Attach the underlying cause (a handler's error, an `io::Error`).
@@ -140,6 +208,12 @@ impl Error {
         self.libvirt
     }
 
+    /// libvirt's `virErrorLevel`, where libvirt gave (or would give) one; `None` for this
+    /// project's own errors (guards, bad arguments), which libvirt never raises.
+    pub fn level(&self) -> Option<ErrorLevel> {
+        self.level
+    }
+
     /// The message: libvirt's own text where there is one, else a sentence naming the rule.
     pub fn message(&self) -> &str {
         &self.message
@@ -148,7 +222,10 @@ impl Error {
 
 impl PartialEq for Error {
     fn eq(&self, other: &Error) -> bool {
-        self.kind == other.kind && self.libvirt == other.libvirt && self.message == other.message
+        self.kind == other.kind
+            && self.libvirt == other.libvirt
+            && self.level == other.level
+            && self.message == other.message
     }
 }
 
@@ -159,7 +236,8 @@ impl fmt::Debug for Error {
         let mut debug = f.debug_struct("Error");
         debug
             .field("kind", &self.kind)
-            .field("libvirt", &self.libvirt);
+            .field("libvirt", &self.libvirt)
+            .field("level", &self.level);
         debug.field("message", &self.message);
         if let Some(source) = &self.source {
             debug.field("source", &source.to_string());
@@ -169,14 +247,22 @@ impl fmt::Debug for Error {
 }
 
 impl fmt::Display for Error {
-    /// One line: `kind: message [libvirt code C, domain D]`. The source is not repeated here
+    /// One line: `kind: message [libvirt code C, domain D]`, with `, level L` inside the
+    /// brackets when libvirt's level is not the usual `error`. The source is not repeated here
     /// (it is `source()`, for reporters that walk the chain; messages already name the cause).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)?;
-        if let Some(LibvirtCode { code, domain }) = self.libvirt {
-            write!(f, " [libvirt code {code}, domain {domain}]")?;
+        let unusual = self.level.filter(|level| *level != ErrorLevel::Error);
+        match (self.libvirt, unusual) {
+            (Some(LibvirtCode { code, domain }), None) => {
+                write!(f, " [libvirt code {code}, domain {domain}]")
+            }
+            (Some(LibvirtCode { code, domain }), Some(level)) => {
+                write!(f, " [libvirt code {code}, domain {domain}, level {level}]")
+            }
+            (None, Some(level)) => write!(f, " [libvirt level {level}]"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -271,6 +357,26 @@ mod tests {
             assert_eq!(ErrorKind::from_name(kind.as_str()), Some(kind));
         }
         assert_eq!(ErrorKind::from_name("nonsense"), None);
+    }
+
+    #[test]
+    fn libvirt_errors_have_libvirts_level_and_own_errors_none() {
+        let error = Error::libvirt(ErrorKind::Internal, 1, 7, "x");
+        assert_eq!(error.level(), Some(ErrorLevel::Error));
+        assert_eq!(Error::new(ErrorKind::Internal, "x").level(), None);
+        let warning = error.clone().with_level(ErrorLevel::Warning);
+        assert_eq!(warning.level(), Some(ErrorLevel::Warning));
+        assert_ne!(error, warning, "the level is compared");
+        assert_eq!(
+            warning.to_string(),
+            "internal: x [libvirt code 1, domain 7, level warning]"
+        );
+        for raw in 0..3 {
+            let level = ErrorLevel::from_raw(raw).expect("libvirt defines 0, 1, 2");
+            assert_eq!(level.raw(), raw);
+            assert_eq!(ErrorLevel::from_name(level.as_str()), Some(level));
+        }
+        assert_eq!(ErrorLevel::from_raw(3), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod upload_ledger;
 
 pub use all::{ALL_BUFFER_SIZE, Section, recv_all, send_all, sparse_recv_all, sparse_send_all};
 pub use backend::{Backend, Capabilities, StreamKind, Transfer, VolumeId};
-pub use error::{Error, ErrorKind, LibvirtCode, Result, code, domain};
+pub use error::{Error, ErrorKind, ErrorLevel, LibvirtCode, Result, code, domain};
 pub use flags::{EventSet, RecvFlags, StreamFlags};
 pub use layout::{Extent, Fill, Layout, LayoutError};
 pub use lifecycle::{AbortAction, Binding, Direction, Lifecycle, StreamState};

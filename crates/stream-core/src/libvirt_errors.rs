@@ -129,6 +129,17 @@ pub fn stream_not_open_bad_fd() -> Error {
     )
 }
 
+/// `virCheckFlags(0, NULL)` in the test driver's `testDomainScreenshot`: `virDomainScreenshot`
+/// takes no flags (measured on test:///default and through a daemon alike, Q20, Q22).
+pub fn screenshot_flags(flags: u32) -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidArgument,
+        code::INVALID_ARG,
+        domain::TEST,
+        format!("unsupported flags (0x{flags:x}) in function testDomainScreenshot"),
+    )
+}
+
 /// `virNetClientStreamRecvHole` on a stream bound without the sparse flag.
 pub fn holes_not_supported() -> Error {
     Error::libvirt(

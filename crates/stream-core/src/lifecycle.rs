@@ -201,6 +201,18 @@ impl Lifecycle {
         Ok(binding)
     }
 
+    /// May `recv_flags` (always `virStreamRecvFlags`, even with no flags) go ahead? A local
+    /// fdstream has no `virStreamRecvFlags` (Q21); a remote stream checks as for `recv`.
+    pub fn check_recv_flags(&self, flags: RecvFlags) -> Result<Binding> {
+        if self.state == StreamState::New || self.kind == StreamKind::Local {
+            self.active(Call::RecvFlags)?;
+        }
+        if self.kind == StreamKind::Local {
+            return Err(libvirt_errors::not_supported(Call::RecvFlags));
+        }
+        self.check_recv(flags)
+    }
+
     /// May `send_hole(length, flags)` go ahead?
     pub fn check_send_hole(&self, length: i64, flags: u32) -> Result<Binding> {
         let binding = self.bound(Call::SendHole)?;

@@ -15,6 +15,7 @@ mock! {
     impl Stream for Stream {
         fn send(&mut self, data: &[u8]) -> Result<Sent>;
         fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv>;
+        fn recv_flags(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv>;
         fn send_hole(&mut self, length: i64, flags: u32) -> Result<()>;
         fn recv_hole(&mut self, flags: u32) -> Result<i64>;
         fn add_callback(&mut self, events: EventSet, callback: EventCallback) -> Result<()>;
@@ -24,6 +25,7 @@ mock! {
         fn abort(&mut self) -> Result<()>;
         fn state(&self) -> StreamState;
         fn flags(&self) -> StreamFlags;
+        fn mime_type<'a>(&'a self) -> Option<&'a str>;
     }
 }
 
@@ -40,5 +42,25 @@ mock! {
         fn volume_layout(&self, volume: &VolumeId) -> Result<Layout>;
         fn volume_size(&self, volume: &VolumeId) -> Result<u64>;
         fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize>;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::libvirt_errors::{self, Call};
+
+    #[test]
+    fn the_mime_type_and_recv_flags_can_be_mocked() {
+        let mut stream = MockStream::new();
+        stream.expect_mime_type().return_const(Some("image/png"));
+        stream
+            .expect_recv_flags()
+            .returning(|_, _| Err(libvirt_errors::not_supported(Call::RecvFlags)));
+        assert_eq!(stream.mime_type(), Some("image/png"));
+        assert_eq!(
+            stream.recv_flags(&mut [0; 4], RecvFlags::empty()),
+            Err(libvirt_errors::not_supported(Call::RecvFlags))
+        );
     }
 }

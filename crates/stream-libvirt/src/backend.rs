@@ -52,21 +52,18 @@ impl LibvirtBackend {
         let connection = Connect::open(Some(uri)).map_err(|error| {
             // libvirt often names only the socket or driver it tried: say which URI it was.
             let error = from_virt(&error);
-            match error.libvirt_code() {
-                Some(libvirt) => Error::libvirt(
+            match (error.libvirt_code(), error.level()) {
+                (Some(libvirt), Some(level)) => Error::libvirt(
                     error.kind(),
                     libvirt.code,
                     libvirt.domain,
                     format!("cannot connect to {uri}: {}", error.message()),
-                ),
-                None => error,
+                )
+                .with_level(level),
+                _ => error,
             }
         })?;
-        let capabilities = if uri.starts_with("test:///") {
-            Capabilities::local_screenshot()
-        } else {
-            Capabilities::remote_storage()
-        };
+        let capabilities = capabilities_of(uri);
         let watchers = Arc::new(Watchers::default());
         let connection = Connection::watched_by(connection, &watchers);
         Ok(LibvirtBackend {
@@ -157,7 +154,11 @@ impl LibvirtBackend {
                     sparse: *sparse,
                 }
             }
-            Transfer::Screenshot { domain, screen } => {
+            Transfer::Screenshot {
+                domain,
+                screen,
+                flags,
+            } => {
                 let name = CString::new(domain.as_str()).map_err(|_| {
                     Error::new(
                         ErrorKind::InvalidArgument,
@@ -171,16 +172,22 @@ impl LibvirtBackend {
                     return Err(last_error());
                 }
                 // SAFETY: live domain and stream; the MIME string is ours to free.
-                let mime = unsafe { sys::virDomainScreenshot(dom, stream.as_ptr(), *screen, 0) };
-                let error = mime.is_null().then(last_error);
+                let mime =
+                    unsafe { sys::virDomainScreenshot(dom, stream.as_ptr(), *screen, *flags) };
+                let result = if mime.is_null() {
+                    Err(last_error())
+                } else {
+                    // SAFETY: a NUL-terminated string from libvirt, read before it is freed.
+                    Ok(unsafe { std::ffi::CStr::from_ptr(mime) }
+                        .to_string_lossy()
+                        .into_owned())
+                };
                 // SAFETY: both pointers came from libvirt and are released once.
                 unsafe {
                     libc::free(mime.cast());
                     sys::virDomainFree(dom);
                 }
-                if let Some(error) = error {
-                    return Err(error);
-                }
+                stream.bound_to_image(result?);
                 Binding {
                     direction: Direction::Download,
                     sparse: false,
@@ -189,6 +196,18 @@ impl LibvirtBackend {
         };
         stream.lifecycle_mut().bind(binding);
         Ok(())
+    }
+}
+
+/// What a connection to `uri` serves: the test driver in-process (`test:///…`: local streams,
+/// the screenshot), the test driver through a daemon (`test+unix://…`, `test+ssh://…`: the
+/// screenshot as a remote stream, Q22), or a daemon's storage (anything else).
+fn capabilities_of(uri: &str) -> Capabilities {
+    let scheme = uri.split_once(':').map_or("", |(scheme, _)| scheme);
+    match scheme.split_once('+') {
+        None if scheme == "test" => Capabilities::local_screenshot(),
+        Some(("test", _)) => Capabilities::remote_screenshot(),
+        _ => Capabilities::remote_storage(),
     }
 }
 

@@ -2,14 +2,14 @@
 //! kind chosen from the code.
 
 use stream_core::libvirt_errors::daemon_gone;
-use stream_core::{Error, ErrorKind, code};
+use stream_core::{Error, ErrorKind, ErrorLevel, code};
 
 /// The error libvirt recorded for this thread's last failed call.
 pub fn last_error() -> Error {
     from_virt(&virt::error::Error::last_error())
 }
 
-/// A `virt` crate error, unchanged but for the added kind.
+/// A `virt` crate error, unchanged (code, domain, level, message) but for the added kind.
 pub fn from_virt(error: &virt::error::Error) -> Error {
     let code = error.code().to_raw() as i32;
     let domain = error.domain().to_raw() as i32;
@@ -19,6 +19,15 @@ pub fn from_virt(error: &virt::error::Error) -> Error {
         domain,
         error.message(),
     )
+    .with_level(level_of(error.level()))
+}
+
+fn level_of(level: virt::error::ErrorLevel) -> ErrorLevel {
+    match level {
+        virt::error::ErrorLevel::None => ErrorLevel::None,
+        virt::error::ErrorLevel::Warning => ErrorLevel::Warning,
+        virt::error::ErrorLevel::Error => ErrorLevel::Error,
+    }
 }
 
 fn kind_of(libvirt_code: i32, domain: i32, message: &str) -> ErrorKind {
@@ -62,6 +71,13 @@ mod tests {
             code::OPERATION_INVALID,
             sys::VIR_ERR_OPERATION_INVALID as i32
         );
+        use virt::error::ErrorLevel as Theirs;
+        assert_eq!(level_of(Theirs::None), ErrorLevel::None);
+        assert_eq!(level_of(Theirs::Warning), ErrorLevel::Warning);
+        assert_eq!(level_of(Theirs::Error), ErrorLevel::Error);
+        assert_eq!(ErrorLevel::None.raw(), sys::VIR_ERR_NONE as i32);
+        assert_eq!(ErrorLevel::Warning.raw(), sys::VIR_ERR_WARNING as i32);
+        assert_eq!(ErrorLevel::Error.raw(), sys::VIR_ERR_ERROR as i32);
         use stream_core::domain;
         assert_eq!(domain::RPC, sys::VIR_FROM_RPC as i32);
         assert_eq!(domain::TEST, sys::VIR_FROM_TEST as i32);

@@ -33,6 +33,8 @@ pub struct LibvirtStream {
     callback_demand: Option<Demand>,
     /// An upload's volume and how far its bytes must reach, checked after `finish`.
     upload: Option<(StorageVol, UploadLedger)>,
+    /// What `virDomainScreenshot` returned when it bound the stream.
+    mime_type: Option<String>,
 }
 
 // SAFETY: libvirt stream objects are thread-safe (locked internally); the pointer is owned.
@@ -65,6 +67,7 @@ impl LibvirtStream {
             _loop_need: loop_need,
             callback_demand: None,
             upload: None,
+            mime_type: None,
         }
     }
 
@@ -73,6 +76,11 @@ impl LibvirtStream {
     /// the volume kept every byte (libvirt 9.0 can drop bytes and still succeed, Q13).
     pub(crate) fn check_upload_into(&mut self, vol: StorageVol, offset: u64, length: u64) {
         self.upload = Some((vol, UploadLedger::for_range(offset, length)));
+    }
+
+    /// The stream was bound to a screenshot of type `mime_type`.
+    pub(crate) fn bound_to_image(&mut self, mime_type: String) {
+        self.mime_type = Some(mime_type);
     }
 
     fn ledger(&mut self) -> Option<&mut UploadLedger> {
@@ -111,6 +119,23 @@ impl LibvirtStream {
             event_loop::settle();
             self.lifecycle.set_callback(false);
         }
+    }
+
+    /// What a receive call's integer means (`empty`: the buffer had no room).
+    fn received(&mut self, got: i32, empty: bool) -> Result<Recv> {
+        Ok(match got {
+            // A NONBLOCK remote stream whose daemon died returns -2 forever (measured, Q11):
+            // once libvirt has closed the connection, say so instead.
+            -2 if !self.connection_alive() => return Err(daemon_gone::socket_closed()),
+            -2 => Recv::WouldBlock,
+            -3 => Recv::Hole,
+            0 if !empty => {
+                // The lifecycle knows the end was reached (a drained NONBLOCK screenshot, Q17).
+                self.lifecycle.reached_end();
+                Recv::Eof
+            }
+            n => Recv::Data(n.max(0) as usize),
+        })
     }
 }
 
@@ -160,18 +185,16 @@ impl Stream for LibvirtStream {
         } else {
             check(unsafe { sys::virStreamRecvFlags(self.ptr, ptr, len, flags.bits()) })?
         };
-        Ok(match got {
-            // A NONBLOCK remote stream whose daemon died returns -2 forever (measured, Q11):
-            // once libvirt has closed the connection, say so instead.
-            -2 if !self.connection_alive() => return Err(daemon_gone::socket_closed()),
-            -2 => Recv::WouldBlock,
-            -3 => Recv::Hole,
-            0 if !buf.is_empty() => {
-                self.lifecycle.reached_end();
-                Recv::Eof
-            }
-            n => Recv::Data(n.max(0) as usize),
-        })
+        self.received(got, buf.is_empty())
+    }
+
+    fn recv_flags(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv> {
+        self.lifecycle.check_recv_flags(flags)?;
+        // SAFETY: live stream, `buf` valid for its length.
+        let got = check(unsafe {
+            sys::virStreamRecvFlags(self.ptr, buf.as_mut_ptr().cast(), buf.len(), flags.bits())
+        })?;
+        self.received(got, buf.is_empty())
     }
 
     fn send_hole(&mut self, length: i64, flags: u32) -> Result<()> {
@@ -255,6 +278,10 @@ impl Stream for LibvirtStream {
 
     fn flags(&self) -> StreamFlags {
         self.lifecycle.flags()
+    }
+
+    fn mime_type(&self) -> Option<&str> {
+        self.mime_type.as_deref()
     }
 }
 

@@ -24,6 +24,8 @@ use crate::volume::Volume;
 
 /// The screenshot libvirt's test driver streams (`test-screenshot.png` of libvirt 9.0).
 pub const TEST_SCREENSHOT: &[u8] = include_bytes!("test-screenshot.png");
+/// The MIME type the test driver's `virDomainScreenshot` returns (Q20, Q22).
+pub const TEST_SCREENSHOT_MIME_TYPE: &str = "image/png";
 /// The test driver's one domain.
 pub const TEST_DOMAIN: &str = "test";
 /// The pool every simulator starts with.
@@ -32,7 +34,9 @@ pub const DEFAULT_POOL: &str = "default";
 /// Which real stream kind the simulator reproduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Profile {
-    /// Storage volumes through a libvirtd socket (`virNetClientStream`).
+    /// Through a libvirtd socket (`virNetClientStream`): storage volumes, as the storage
+    /// driver serves them, and the test domain's screenshot, as the test driver does through a
+    /// daemon (`test+unix:///default`).
     Remote,
     /// The in-process test driver: the domain screenshot (local fdstream).
     Local,
@@ -208,10 +212,10 @@ impl SimBackend {
         Ok(inner)
     }
 
-    fn stream(&self, inner: StreamInner) -> Box<dyn Stream> {
+    fn stream(&self, inner: StreamInner, mime_type: Option<&'static str>) -> Box<dyn Stream> {
         let inner = Arc::new(Mutex::new(inner));
         self.events.watch(Arc::downgrade(&inner));
-        Box::new(SimStream::new(inner))
+        Box::new(SimStream::new(inner, mime_type))
     }
 
     /// The volume's bytes as a download sees them, and its block-aligned layout.
@@ -227,7 +231,8 @@ impl SimBackend {
         Ok((snapshot, layout))
     }
 
-    fn bind(&self, inner: &mut StreamInner, transfer: &Transfer) -> Result<()> {
+    /// Bind the stream; returns the MIME type a screenshot's bind returns.
+    fn bind(&self, inner: &mut StreamInner, transfer: &Transfer) -> Result<Option<&'static str>> {
         match (self.config.profile, transfer) {
             (
                 Profile::Remote,
@@ -293,18 +298,42 @@ impl SimBackend {
                     )),
                 );
             }
-            (Profile::Local, Transfer::Screenshot { domain: name, .. }) => {
+            (
+                profile,
+                Transfer::Screenshot {
+                    domain: name,
+                    flags,
+                    ..
+                },
+            ) => {
+                // virDomainLookupByName, then testDomainScreenshot's virCheckFlags; every screen
+                // number gets the same image (Q20, Q22).
                 if name != TEST_DOMAIN {
                     return Err(libvirt_errors::no_domain());
                 }
+                if *flags != 0 {
+                    return Err(libvirt_errors::screenshot_flags(*flags));
+                }
                 let mut screen = Volume::default();
                 screen.write(0, TEST_SCREENSHOT);
-                let download = LocalDownload::new(screen, 0, TEST_SCREENSHOT.len() as u64);
+                let size = TEST_SCREENSHOT.len() as u64;
                 let binding = Binding {
                     direction: Direction::Download,
                     sparse: false,
                 };
-                inner.bind(binding, TransferState::Local(download));
+                let download = match profile {
+                    Profile::Local => TransferState::Local(LocalDownload::new(screen, 0, size)),
+                    // Through a daemon (test+unix://): the daemon reads the image as it reads a
+                    // volume and sends it in packets.
+                    Profile::Remote => {
+                        let source =
+                            PacketSource::new(&screen.layout(), 0, size, false, MAX_PACKET);
+                        let download = RemoteDownload::new(screen, source, self.config.mutation);
+                        TransferState::Remote(download)
+                    }
+                };
+                inner.bind(binding, download);
+                return Ok(Some(TEST_SCREENSHOT_MIME_TYPE));
             }
             (
                 Profile::Local,
@@ -317,15 +346,8 @@ impl SimBackend {
                 };
                 return Err(libvirt_errors::driver_lacks(function, domain::STORAGE));
             }
-            // The storage daemon has no domain driver: the lookup before the screenshot fails.
-            (Profile::Remote, Transfer::Screenshot { .. }) => {
-                return Err(libvirt_errors::driver_lacks(
-                    "virDomainLookupByName",
-                    domain::DOMAIN,
-                ));
-            }
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -353,20 +375,21 @@ fn range_end(size: u64, offset: u64, length: u64) -> u64 {
 impl Backend for SimBackend {
     fn capabilities(&self) -> Capabilities {
         match self.config.profile {
-            Profile::Remote => Capabilities::remote_storage(),
+            // A daemon with the storage driver and the test driver's domain.
+            Profile::Remote => Capabilities::remote_storage().with_screenshot(true),
             Profile::Local => Capabilities::local_screenshot(),
         }
     }
 
     fn new_stream(&self, flags: StreamFlags) -> Result<Box<dyn Stream>> {
-        Ok(self.stream(self.inner(flags)?))
+        Ok(self.stream(self.inner(flags)?, None))
     }
 
     fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
         let mut inner = self.inner(flags)?;
         self.alive()?;
-        self.bind(&mut inner, transfer)?;
-        Ok(self.stream(inner))
+        let mime_type = self.bind(&mut inner, transfer)?;
+        Ok(self.stream(inner, mime_type))
     }
 
     fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()> {

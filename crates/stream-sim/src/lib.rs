@@ -38,6 +38,7 @@ mod volume;
 
 pub use backend::{
     DEFAULT_POOL, EXT4_MAX_FILE_SIZE, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT,
+    TEST_SCREENSHOT_MIME_TYPE,
 };
 pub use faults::{Fault, FaultPlan, InjectedError};
 pub use mutation::Mutation;

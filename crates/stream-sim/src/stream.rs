@@ -87,11 +87,16 @@ pub fn lock(inner: &Mutex<StreamInner>) -> MutexGuard<'_, StreamInner> {
 #[derive(Debug)]
 pub struct SimStream {
     inner: Arc<Mutex<StreamInner>>,
+    /// What the screenshot's bind returned.
+    mime_type: Option<&'static str>,
 }
 
 impl SimStream {
-    pub(crate) fn new(inner: Arc<Mutex<StreamInner>>) -> SimStream {
-        SimStream { inner }
+    pub(crate) fn new(
+        inner: Arc<Mutex<StreamInner>>,
+        mime_type: Option<&'static str>,
+    ) -> SimStream {
+        SimStream { inner, mime_type }
     }
 
     fn lock(&self) -> MutexGuard<'_, StreamInner> {
@@ -272,6 +277,12 @@ impl Stream for SimStream {
         Ok(got)
     }
 
+    fn recv_flags(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<Recv> {
+        // A local fdstream has no virStreamRecvFlags; on a remote one it is `recv`'s call.
+        self.lock().lifecycle.check_recv_flags(flags)?;
+        self.recv(buf, flags)
+    }
+
     fn send_hole(&mut self, length: i64, flags: u32) -> Result<()> {
         let mut inner = self.lock();
         inner.lifecycle.check_send_hole(length, flags)?;
@@ -406,6 +417,10 @@ impl Stream for SimStream {
 
     fn flags(&self) -> StreamFlags {
         self.lock().lifecycle.flags()
+    }
+
+    fn mime_type(&self) -> Option<&str> {
+        self.mime_type
     }
 }
 

@@ -182,11 +182,13 @@ pub enum BackendName {
     Test,
     /// Real libvirt's storage driver on a private libvirtd ($VIRTSTREAM_DAEMON_URI, or one started for the run).
     Daemon,
+    /// Real libvirt's test driver through that libvirtd (test+unix:///default on its socket): the screenshot as a remote stream.
+    TestDaemon,
 }
 
 #[derive(Debug, Args)]
 pub struct ConformanceArgs {
-    /// Backends to check (default: all four).
+    /// Backends to check (default: all five).
     #[arg(long = "backend", value_enum)]
     pub backends: Vec<BackendName>,
     /// Replay the scenarios under DIR (*.scn, recursively; each directory a group) instead of

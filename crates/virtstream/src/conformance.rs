@@ -1,7 +1,7 @@
 //! `virtstream conformance`: every contract rule and every recorded scenario group on the
-//! simulator's two profiles, the real test driver and a real storage daemon, as one table, plus
-//! report.md and report.json. The scenarios are the recorded ones built into the binary, so
-//! an installed `virtstream` plays them wherever it runs.
+//! simulator's two profiles, the real test driver (in-process, and through a daemon) and a real
+//! storage daemon, as one table, plus report.md and report.json. The scenarios are the recorded
+//! ones built into the binary, so an installed `virtstream` plays them wherever it runs.
 
 use std::process::ExitCode;
 
@@ -32,6 +32,16 @@ pub fn open(name: BackendName) -> Result<Box<dyn Backend>, String> {
                     .map_err(|error| format!("storage daemon {uri}: {error}"))?,
             )
         }
+        // The same daemon serves the test driver on its socket (Q22).
+        BackendName::TestDaemon => {
+            let uri = stream_libvirt::daemon::shared_uri()
+                .and_then(|uri| stream_libvirt::daemon::test_driver_uri(&uri))
+                .map_err(|error| format!("test driver through the daemon: {error}"))?;
+            Box::new(
+                LibvirtBackend::connect(&uri)
+                    .map_err(|error| format!("test driver through the daemon {uri}: {error}"))?,
+            )
+        }
     })
 }
 
@@ -41,6 +51,7 @@ pub fn label(name: BackendName) -> &'static str {
         BackendName::SimLocal => "sim-local",
         BackendName::Test => "test",
         BackendName::Daemon => "daemon",
+        BackendName::TestDaemon => "test-daemon",
     }
 }
 
@@ -117,6 +128,9 @@ fn killable(name: &str) -> Result<MakeKillable<'static>, String> {
         Ok(&make_sim)
     } else if name == label(BackendName::Daemon) {
         Ok(&DaemonKillable::make)
+    } else if name == label(BackendName::TestDaemon) {
+        // Its daemon is the daemon column's, shared by every column: not one to kill.
+        Err("the fault rules kill a daemon of their own: the daemon column's".into())
     } else {
         Err("in-process driver: there is no daemon to kill".into())
     }
@@ -191,6 +205,7 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
             BackendName::SimLocal,
             BackendName::Test,
             BackendName::Daemon,
+            BackendName::TestDaemon,
         ]
     } else {
         args.backends.clone()

@@ -2,7 +2,7 @@
 //! message is a visible, reviewed change.
 
 use stream_core::libvirt_errors::{self, Call, guard};
-use stream_core::{Error, Layout, StreamKind};
+use stream_core::{Error, ErrorLevel, Layout, StreamKind};
 
 fn every_error() -> Vec<(&'static str, Error)> {
     let mut errors = vec![
@@ -108,6 +108,11 @@ fn every_error() -> Vec<(&'static str, Error)> {
         ("guard::recv_on_upload", guard::recv_on_upload()),
     ];
     errors.push(("layout", Layout::parse("D4X").unwrap_err().into()));
+    // libvirt's stream errors are all level `error` (Q23); another level is shown, on the line.
+    errors.push((
+        "with_level(Warning)",
+        libvirt_errors::stream_closed().with_level(ErrorLevel::Warning),
+    ));
     errors
 }
 

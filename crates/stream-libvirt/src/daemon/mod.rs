@@ -25,11 +25,13 @@ mod ours;
 pub(crate) mod private;
 mod shared;
 pub(crate) mod state;
+mod test_driver;
 
 use host::*;
 pub use ours::{Volume, Volumes};
 pub use shared::shared_uri;
 pub use state::{DaemonState, Stopped};
+pub use test_driver::test_driver_uri;
 
 /// The environment variable naming a shared daemon's URI; `cargo xtask test` sets it so that every
 /// test process uses one daemon instead of starting its own.

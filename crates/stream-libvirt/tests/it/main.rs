@@ -12,5 +12,6 @@ mod libvirt_answers;
 mod raw;
 mod round_trip;
 mod scenarios;
+mod screenshot;
 mod suite;
 mod support;

@@ -91,6 +91,7 @@ fn screenshot_of_an_unknown_domain_is_libvirts_error() {
             &Transfer::Screenshot {
                 domain: "nope".into(),
                 screen: 0,
+                flags: 0,
             },
         )
         .err()

@@ -421,7 +421,7 @@ fn run_as_nobody() -> Output {
 }
 
 #[test]
-fn without_root_every_other_backend_runs_and_the_daemon_is_unavailable() {
+fn without_root_every_other_backend_runs_and_the_daemon_columns_are_unavailable() {
     let output = run_as_nobody();
     let out = stdout(&output);
     assert_eq!(
@@ -431,15 +431,21 @@ fn without_root_every_other_backend_runs_and_the_daemon_is_unavailable() {
         explain(&output)
     );
     let table = table(&out);
-    assert_eq!(table.columns, ["sim-remote", "sim-local", "test", "daemon"]);
-    let daemon = table.column("daemon");
+    assert_eq!(
+        table.columns,
+        ["sim-remote", "sim-local", "test", "daemon", "test-daemon"]
+    );
+    let on_a_daemon = ["daemon", "test-daemon"];
     for (id, cells) in &table.rows {
-        assert_eq!(cells[daemon], "n/a", "{id} on daemon:\n{out}");
         for (column, cell) in table.columns.iter().zip(cells) {
-            assert!(
-                cell == "pass" || cell == "skipped" || column == "daemon",
-                "{id} on {column} is {cell}:\n{out}"
-            );
+            if on_a_daemon.contains(&column.as_str()) {
+                assert_eq!(cell, "n/a", "{id} on {column}:\n{out}");
+            } else {
+                assert!(
+                    cell == "pass" || cell == "skipped",
+                    "{id} on {column} is {cell}:\n{out}"
+                );
+            }
         }
     }
     // The test driver needs no root: it keeps every rule the simulator's local profile keeps.
@@ -451,16 +457,19 @@ fn without_root_every_other_backend_runs_and_the_daemon_is_unavailable() {
         );
     }
     assert!(table.count("pass") > 0, "{out}");
-    assert!(
-        out.lines()
-            .any(|line| line.starts_with("daemon: unavailable: ") && line.contains("needs root")),
-        "the reason is shown:\n{out}"
-    );
+    for column in on_a_daemon {
+        assert!(
+            out.lines()
+                .any(|line| line.starts_with(&format!("{column}: unavailable: "))
+                    && line.contains("needs root")),
+            "the reason is shown for {column}:\n{out}"
+        );
+    }
     let last = out.lines().last().expect("output");
     let (_, failed, _, rest) = summary(last).unwrap_or_else(|| panic!("summary last:\n{out}"));
     assert_eq!(
         (failed, rest),
-        (0, "; 1 backend unavailable: daemon"),
+        (0, "; 2 backends unavailable: daemon, test-daemon"),
         "{out}"
     );
 }
