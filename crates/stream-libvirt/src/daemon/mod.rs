@@ -169,6 +169,14 @@ impl LocalDaemon {
         Self::start_with(false, Some(bytes), Installation::from_env())
     }
 
+    /// [`LocalDaemon::start_with_pool_limit`] with `installation`'s libvirtd.
+    pub fn start_of_with_pool_limit(
+        installation: Installation,
+        bytes: u64,
+    ) -> Result<LocalDaemon, DaemonError> {
+        Self::start_with(false, Some(bytes), installation)
+    }
+
     fn start_with(
         tied_to_thread: bool,
         pool_limit: Option<u64>,
@@ -226,6 +234,11 @@ impl LocalDaemon {
     /// The directory behind pool [`POOL`]: a volume `v` is the file `pool_dir()/v`.
     pub fn pool_dir(&self) -> &Path {
         &self.pool_seen
+    }
+
+    /// The daemon's directory: its config, sockets and logs (`libvirtd.log`, `stderr.log`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Whose libvirtd this is.
