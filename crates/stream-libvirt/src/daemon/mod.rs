@@ -7,6 +7,11 @@
 //! `setsid unshare -m … sh -c '<overlays over /run /var /etc>; exec "$@"' sh D libvirtd …`, so the
 //! pid we spawn is libvirtd's own pid, and nothing it writes reaches the host's `/run`, `/var`
 //! or `/etc`. It needs root (mount namespaces and overlayfs).
+//!
+//! The libvirtd is an [`Installation`]'s: the system's, or another release unpacked under a
+//! prefix (`cargo xtask setup`'s 11.3), which also gets its own libraries, its own storage backend
+//! directory (`LIBVIRT_STORAGE_BACKEND_DIR`, for both) and its data and helper trees bound over the
+//! system's in the namespace (`fixtures/libvirt-11.3/FINDINGS.md`).
 
 use std::{
     env, fmt, fs, io,
