@@ -156,10 +156,17 @@ pub(super) fn volumes(dir: &Path) -> Vec<Volume> {
 #[derive(Debug)]
 pub struct Volumes<'a>(pub &'a [Volume]);
 
+impl Volumes<'_> {
+    /// How many volumes a message names one by one.
+    pub const NAMED: usize = 10;
+}
+
 impl fmt::Display for Volumes<'_> {
+    /// Names every volume up to [`Volumes::NAMED`]; past that, the first ones, how many more,
+    /// and the bytes of all (a test daemon's hundreds of volumes would bury everything else).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = || {
-            self.0
+        let list = |volumes: &[Volume]| {
+            volumes
                 .iter()
                 .map(|v| format!("{} ({} bytes)", v.name, v.bytes))
                 .collect::<Vec<_>>()
@@ -167,8 +174,53 @@ impl fmt::Display for Volumes<'_> {
         };
         match self.0.len() {
             0 => write!(f, "no volumes"),
-            1 => write!(f, "its volume {}", list()),
-            n => write!(f, "its {n} volumes: {}", list()),
+            1 => write!(f, "its volume {}", list(self.0)),
+            n if n <= Self::NAMED => write!(f, "its {n} volumes: {}", list(self.0)),
+            n => {
+                let bytes: u64 = self.0.iter().map(|v| v.bytes).sum();
+                write!(
+                    f,
+                    "its {n} volumes ({bytes} bytes in all): {} and {} more",
+                    list(&self.0[..Self::NAMED]),
+                    n - Self::NAMED
+                )
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod volume_list_tests {
+    use super::{Volume, Volumes};
+
+    fn volumes(n: usize) -> Vec<Volume> {
+        (0..n)
+            .map(|i| Volume {
+                name: format!("v{i}.raw"),
+                bytes: 100,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_list_names_ten_and_counts_the_rest() {
+        assert_eq!(Volumes(&volumes(0)).to_string(), "no volumes");
+        assert_eq!(
+            Volumes(&volumes(1)).to_string(),
+            "its volume v0.raw (100 bytes)"
+        );
+        let ten = Volumes(&volumes(10)).to_string();
+        assert!(ten.starts_with("its 10 volumes: v0.raw") && ten.ends_with("v9.raw (100 bytes)"));
+        assert_eq!(
+            Volumes(&volumes(702)).to_string(),
+            format!(
+                "its 702 volumes (70200 bytes in all): {} and 692 more",
+                volumes(10)
+                    .iter()
+                    .map(|v| format!("{} (100 bytes)", v.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
     }
 }

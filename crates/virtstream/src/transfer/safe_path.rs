@@ -95,6 +95,16 @@ pub fn locate(path: &Path) -> Result<Located> {
         let last = pending.is_empty();
         let stat = match rustix::fs::statat(&dir, &name, AtFlags::SYMLINK_NOFOLLOW) {
             Err(rustix::io::Errno::NOENT) if last => None,
+            Err(rustix::io::Errno::NOENT) => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{} does not exist: there is no directory to hold {}",
+                        here.display(),
+                        path.display()
+                    ),
+                ));
+            }
             Err(errno) => return Err(failed("cannot look at", &here, errno)),
             Ok(stat) => Some(stat),
         };

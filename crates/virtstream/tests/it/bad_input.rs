@@ -234,7 +234,7 @@ fn bad_paths_are_named_before_anything_moves() {
             missing.to_str().unwrap(),
             &[],
         ),
-        "cannot create a file in",
+        "no-such-dir does not exist: there is no directory to hold",
     );
     assert_eq!(entries(dir.path()), ["sub"], "nothing created");
 }
