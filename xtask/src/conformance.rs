@@ -4,23 +4,30 @@
 use std::process::ExitCode;
 
 use crate::{
-    daemon,
+    daemon, private_libvirt,
     util::{Cmd, Result, project_root, require_crate},
 };
 
 /// The runner with its arguments; running it also starts and stops the shared private libvirtd
-/// around it (see [`daemon::with_shared`]).
+/// around it (see [`daemon::with_shared`]). Every release of [`private_libvirt::RELEASES`] gets
+/// its test and daemon columns (`--with-libvirt <prefix>`), fetched first if missing.
 #[derive(Debug)]
 pub struct Runner {
     args: Vec<String>,
+    prefixes: Vec<std::path::PathBuf>,
 }
 
 /// The runner after the checks it needs; the caller decides whether its exit status is passed
 /// through (`cargo xtask conformance`) or is a step that must pass (`ci`).
 pub fn command(args: &[String]) -> Result<Runner> {
     require_crate(&project_root()?, "crates/virtstream", "virtstream")?;
+    let prefixes = private_libvirt::ensure_all()?
+        .into_iter()
+        .map(|(_, prefix)| prefix)
+        .collect();
     Ok(Runner {
         args: args.to_vec(),
+        prefixes,
     })
 }
 
@@ -69,6 +76,9 @@ impl Runner {
             "--",
             "conformance",
         ]);
+        let runner = self.prefixes.iter().fold(runner, |runner, prefix| {
+            runner.arg("--with-libvirt").arg(prefix)
+        });
         Ok(daemon::with_uri(runner, uri).args(&self.args))
     }
 }

@@ -6,6 +6,7 @@ mod conformance;
 mod daemon;
 mod fuzz;
 mod lint;
+mod private_libvirt;
 mod setup;
 mod soak;
 mod test;
@@ -27,7 +28,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check for libvirt's build and runtime packages, installing them with apt-get when run as root.
+    /// Check for libvirt's build and runtime packages, installing them with apt-get when run as
+    /// root; then fetch the other libvirt releases the matrix proves (11.3) into private
+    /// prefixes under target/ (apt-get download and dpkg-deb -x: nothing system-wide).
     Setup,
     /// Run every test: nextest (profile `ci`), then doctests. Arguments after `--` go to nextest.
     Test {
@@ -75,7 +78,10 @@ enum Command {
 
 fn main() -> Result<ExitCode, Error> {
     match Cli::parse().command {
-        Command::Setup => setup::ensure_libvirt()?,
+        Command::Setup => {
+            setup::ensure_libvirt()?;
+            private_libvirt::ensure_all()?;
+        }
         Command::Test { nextest_args } => test::run(&nextest_args)?,
         // The runner's own exit status is the verdict, so it is passed through unchanged.
         Command::Conformance { args } => return conformance::command(&args)?.exit_code(),

@@ -2,15 +2,17 @@
 //! and then `cargo test --doc`, because nextest cannot run doctests.
 
 use crate::{
-    daemon,
+    daemon, private_libvirt,
     util::{Cmd, Error, Result, project_root},
 };
 
 const INSTALL_NEXTEST: [&str; 3] = ["install", "cargo-nextest", "--locked"];
 
 /// Both runs share one private libvirtd (see [`daemon::with_shared`]) instead of one per test process.
+/// The other libvirt releases are fetched first if missing: tests of them fail without.
 pub fn run(nextest_args: &[String]) -> Result<()> {
     ensure_nextest()?;
+    private_libvirt::ensure_all()?;
     let root = project_root()?;
     daemon::with_shared(|uri| {
         let nextest = Cmd::cargo(&root).args([

@@ -110,6 +110,12 @@ impl Cmd {
         args.into_iter().fold(self, Self::arg)
     }
 
+    /// Runs the command in `dir`.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
     /// Sets an environment variable, echoed as a `NAME=value` prefix so the line can be pasted into a shell.
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.shown

@@ -1,6 +1,7 @@
 //! The rule × backend report: what each cell holds, and the tallies every rendering of it (the
 //! terminal table, report.md, report.json) shares, so the three always agree.
 
+mod cells;
 mod run;
 mod text;
 mod to_json;

@@ -195,7 +195,7 @@ impl ScenarioSet {
         }
     }
 
-    /// One line saying what the set is: `180 files in 13 groups, built into this binary`.
+    /// One line saying what the set is: `181 files in 13 groups, built into this binary`.
     pub fn describe(&self) -> String {
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let from = match &self.origin {

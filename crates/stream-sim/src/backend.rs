@@ -15,6 +15,7 @@ use crate::faults::{FaultPlan, FaultRun};
 use crate::local::LocalDownload;
 use crate::mutation::Mutation;
 use crate::packets::{MAX_PACKET, PacketSource, READ_CHUNK};
+use crate::release::Release;
 use crate::remote::RemoteDownload;
 use crate::schedule::{Schedule, WouldBlock};
 use crate::storage::{self, Storage};
@@ -57,6 +58,8 @@ pub struct SimConfig {
     /// it are dropped without a word, as libvirt's daemon drops them (Q13). `i64::MAX` (`off_t`,
     /// as XFS) by default, so petabyte sparse volumes work; [`EXT4_MAX_FILE_SIZE`] for ext4.
     pub max_file_size: u64,
+    /// The libvirt release reproduced where releases differ (9.0 by default).
+    pub release: Release,
 }
 
 /// ext4's largest file with 4 KiB blocks, measured (fixtures/libvirt-9.0/FINDINGS.md, Q13).
@@ -71,7 +74,13 @@ impl SimConfig {
             would_block: WouldBlock::Never,
             mutation: None,
             max_file_size: i64::MAX as u64,
+            release: Release::V9_0,
         }
+    }
+
+    /// Reproducing another libvirt release where releases differ (see [`Release`]).
+    pub fn release(self, release: Release) -> SimConfig {
+        SimConfig { release, ..self }
     }
 
     /// With another largest file size (the filesystem under the pool).
@@ -255,6 +264,9 @@ impl SimBackend {
                     self.config.max_file_size,
                 );
                 inner.expect_upload(*offset, *length);
+                if self.config.release.write_errors_kill_the_daemon() {
+                    inner.faults.kill_on_data_errors();
+                }
                 let binding = Binding {
                     direction: Direction::Upload,
                     sparse: *sparse,

@@ -196,6 +196,9 @@ pub struct FaultRun {
     position: u64,
     /// The far side's error once it was raised: every later call returns it.
     raised: Option<Error>,
+    /// A far-side error reached by a data call kills the daemon instead (libvirt 11.3's upload
+    /// write failure, see [`Release`](crate::Release)).
+    data_errors_kill: bool,
 }
 
 impl FaultRun {
@@ -205,6 +208,11 @@ impl FaultRun {
             plan,
             ..FaultRun::default()
         }
+    }
+
+    /// From now on a far-side error reached by a `send` or `recv` is the daemon's death there.
+    pub fn kill_on_data_errors(&mut self) {
+        self.data_errors_kill = true;
     }
 
     /// The far side's error, if one was raised: it precedes everything else.
@@ -229,6 +237,10 @@ impl FaultRun {
         }
         match self.position_verdict() {
             Verdict::Go { room, .. } => Verdict::Go { max: limit, room },
+            Verdict::Fail(_) if self.data_errors_kill => {
+                self.raised = None;
+                Verdict::Die
+            }
             other => other,
         }
     }

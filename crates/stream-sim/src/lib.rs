@@ -29,6 +29,7 @@ mod faults;
 mod local;
 mod mutation;
 mod packets;
+mod release;
 mod remote;
 mod schedule;
 mod storage;
@@ -43,5 +44,6 @@ pub use backend::{
 pub use faults::{Fault, FaultPlan, InjectedError};
 pub use mutation::Mutation;
 pub use packets::{MAX_PACKET, READ_CHUNK};
+pub use release::Release;
 pub use schedule::WouldBlock;
 pub use stream::SimStream;

@@ -8,6 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "virtstream", version)]
 pub struct Cli {
+    /// Use the libvirt unpacked under PREFIX (by `cargo xtask setup`: target/libvirt-11.3)
+    /// instead of the system's, client library and private daemon alike: virtstream re-executes
+    /// itself with LD_LIBRARY_PATH set and checks that it loaded that release. Real-libvirt
+    /// columns are then named test-<release>, daemon-<release>.
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub libvirt: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -202,4 +208,13 @@ pub struct ConformanceArgs {
     /// Where report.md and report.json are written.
     #[arg(long, default_value = "target/conformance")]
     pub report_dir: PathBuf,
+    /// Also run the test and daemon columns on the libvirt unpacked under PREFIX (repeatable):
+    /// a child `virtstream --libvirt PREFIX conformance`, run beside this one, whose columns
+    /// (test-<release>, daemon-<release>) join this table. Its own report and output go to
+    /// <report-dir>/libvirt-<release>/.
+    #[arg(long = "with-libvirt", value_name = "PREFIX")]
+    pub with_libvirt: Vec<PathBuf>,
+    /// Also write the report's cells to FILE, for a parent run that joins them to its table.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub cells_to: Option<PathBuf>,
 }

@@ -2,31 +2,46 @@
 //! simulator's two profiles, the real test driver (in-process, and through a daemon) and a real
 //! storage daemon, as one table, plus report.md and report.json. The scenarios are the recorded
 //! ones built into the binary, so an installed `virtstream` plays them wherever it runs.
+//!
+//! The real-libvirt columns of another release (`--with-libvirt target/libvirt-11.3`: columns
+//! `test-11.3`, `daemon-11.3`) run in a child process, because the client library is chosen
+//! when a process starts; the child hands its cells back and they join this table by row id.
 
-use std::process::ExitCode;
-
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::OnceLock;
 
 use stream_conformance::differential::{check_nonblock, check_steps};
 use stream_conformance::faults::{Killable, MakeKillable, SimKillable, check_deaths, fault_rows};
 use stream_conformance::scenario::{ScenarioSet, SetError};
 use stream_conformance::{Backend, Columns, Outcome, Report, all_rules, run_scenarios, run_suite};
 use stream_libvirt::LibvirtBackend;
+use stream_libvirt::daemon::{
+    Installation, URI_ENV, check_daemon_version, check_loaded_library, loaded_library_version,
+};
 use stream_sim::{Profile, SimBackend, SimConfig, WouldBlock};
 use virtstream::killable::DaemonKillable;
 
 use crate::cli::{BackendName, ConformanceArgs};
+use crate::release;
 
 pub fn open(name: BackendName) -> Result<Box<dyn Backend>, String> {
     Ok(match name {
         BackendName::SimRemote => Box::new(SimBackend::new(Profile::Remote)),
         BackendName::SimLocal => Box::new(SimBackend::new(Profile::Local)),
-        BackendName::Test => Box::new(
-            LibvirtBackend::test_driver().map_err(|error| format!("test driver: {error}"))?,
-        ),
+        BackendName::Test => {
+            check_release()?;
+            Box::new(
+                LibvirtBackend::test_driver().map_err(|error| format!("test driver: {error}"))?,
+            )
+        }
         BackendName::Daemon => {
+            check_release()?;
             let uri = stream_libvirt::daemon::shared_uri()
                 .map_err(|error| format!("storage daemon: {error}"))?;
+            if Installation::from_env().prefix().is_some() {
+                check_daemon_version(&uri).map_err(|error| format!("storage daemon: {error}"))?;
+            }
             Box::new(
                 LibvirtBackend::connect(&uri)
                     .map_err(|error| format!("storage daemon {uri}: {error}"))?,
@@ -45,24 +60,39 @@ pub fn open(name: BackendName) -> Result<Box<dyn Backend>, String> {
     })
 }
 
-pub fn label(name: BackendName) -> &'static str {
+/// In a process using a prefix's libvirt, that the library loaded is the prefix's release.
+fn check_release() -> Result<(), String> {
+    if Installation::from_env().prefix().is_none() {
+        return Ok(());
+    }
+    check_loaded_library()
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
+/// A column's name: real-libvirt columns carry the release when it is not the system's
+/// (`daemon-11.3`).
+pub fn label(name: BackendName) -> String {
+    static SUFFIX: OnceLock<String> = OnceLock::new();
+    let suffix = SUFFIX.get_or_init(release::column_suffix);
     match name {
-        BackendName::SimRemote => "sim-remote",
-        BackendName::SimLocal => "sim-local",
-        BackendName::Test => "test",
-        BackendName::Daemon => "daemon",
-        BackendName::TestDaemon => "test-daemon",
+        BackendName::SimRemote => "sim-remote".to_owned(),
+        BackendName::SimLocal => "sim-local".to_owned(),
+        BackendName::Test => format!("test{suffix}"),
+        BackendName::Daemon => format!("daemon{suffix}"),
+        BackendName::TestDaemon => format!("test-daemon{suffix}"),
     }
 }
 
 type Row = (String, String, Vec<Outcome>);
 
-/// The differential properties, when both the simulator's remote profile and the daemon were
-/// asked for: one row each, reported in those two columns (skipped when either is unavailable).
+/// The differential properties (a fresh simulator's remote profile against the daemon), when the
+/// daemon column was asked for: one row each, reported in the daemon's column and in
+/// sim-remote's if that is shown (skipped when the daemon is unavailable).
 fn differential_rows(columns: &Columns<'_>, cases: u32) -> Vec<Row> {
     let names = columns.names();
-    let asked = |name: BackendName| names.iter().any(|shown| shown == label(name));
-    if !(asked(BackendName::Daemon) && asked(BackendName::SimRemote)) {
+    let asked = |name: BackendName| names.iter().any(|shown| *shown == label(name));
+    if !asked(BackendName::Daemon) {
         return Vec::new();
     }
     let compared =
@@ -71,10 +101,8 @@ fn differential_rows(columns: &Columns<'_>, cases: u32) -> Vec<Row> {
         format!("differential/steps ({cases} cases)"),
         format!("differential/nonblock ({cases} cases)"),
     ];
-    let verdicts: Vec<Outcome> = if !(columns.is_available(label(BackendName::Daemon))
-        && columns.is_available(label(BackendName::SimRemote)))
-    {
-        let why = "compares sim-remote with the daemon: one of them is unavailable";
+    let verdicts: Vec<Outcome> = if !columns.is_available(&label(BackendName::Daemon)) {
+        let why = "compares sim-remote with the daemon: the daemon is unavailable";
         vec![Outcome::Skipped(why.into()); ids.len()]
     } else {
         // A connection of its own: the rules' connection has been through every misuse by now.
@@ -140,16 +168,13 @@ fn killable(name: &str) -> Result<MakeKillable<'static>, String> {
 /// rule), then the death differential in the sim-remote and daemon columns.
 fn faults_rows(columns: &Columns<'_>) -> Vec<Row> {
     let mut rows = fault_rows(columns, killable);
-    let both = [BackendName::SimRemote, BackendName::Daemon]
-        .into_iter()
-        .all(|name| columns.is_available(label(name)));
-    let verdict = if both {
+    let verdict = if columns.is_available(&label(BackendName::Daemon)) {
         match check_deaths(&DaemonKillable::make, DEATH_CASES) {
             Ok(()) => Outcome::Pass,
             Err(why) => Outcome::Fail(why),
         }
     } else {
-        Outcome::Skipped("needs both sim-remote and daemon".into())
+        Outcome::Skipped("needs the daemon".into())
     };
     let outcomes = columns.each(|name| match killable(name) {
         Ok(_) => verdict.clone(),
@@ -214,13 +239,24 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
     // A column that cannot be opened at all stays in the table, n/a, its reason shown after it.
     let mut columns = Columns::new();
     for name in names {
-        let _ = columns.push_reopening(label(name), Box::new(move || open(name)));
+        let _ = columns.push_reopening(&label(name), Box::new(move || open(name)));
     }
     println!("scenarios: {}", scenarios.describe());
+    say_releases(&columns);
+    // Started first: the other releases' columns run beside this process's.
+    let others: Vec<ReleaseRun> = args
+        .with_libvirt
+        .iter()
+        .map(|prefix| ReleaseRun::start(prefix, args))
+        .collect();
     let mut report = run_suite(&all_rules(), &mut columns);
     report.rows.extend(run_scenarios(&scenarios, &mut columns));
     report.rows.extend(differential_rows(&columns, args.cases));
     report.rows.extend(faults_rows(&columns));
+    for other in others {
+        let columns = other.finish(&report);
+        report.add_columns(columns);
+    }
     print!("{}", report.to_table());
     let written = write_reports(&report, &args.report_dir);
     match &written {
@@ -234,11 +270,157 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
         ),
     }
     println!("{}", report.summary());
-    if written.is_err() || report.failed() {
+    let cells_written = match &args.cells_to {
+        None => Ok(()),
+        Some(path) => std::fs::write(path, report.to_cells()).map_err(|error| {
+            eprintln!(
+                "virtstream conformance: cannot write the cells to {}: {error}",
+                path.display()
+            );
+        }),
+    };
+    if written.is_err() || cells_written.is_err() || report.failed() {
         ExitCode::FAILURE
     } else if report.incomplete() {
         ExitCode::from(INCOMPLETE)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Which libvirt the real columns of this process use, said before they run.
+fn say_releases(columns: &Columns<'_>) {
+    let real: Vec<String> = [BackendName::Test, BackendName::Daemon]
+        .into_iter()
+        .map(label)
+        .filter(|name| columns.names().contains(name))
+        .collect();
+    if real.is_empty() {
+        return;
+    }
+    let library = loaded_library_version().unwrap_or_else(|error| error.to_string());
+    println!(
+        "libvirt {library} ({}): {}",
+        Installation::from_env(),
+        real.join(", ")
+    );
+}
+
+/// The real-libvirt columns of another release: a child `virtstream --libvirt PREFIX
+/// conformance --backend test --backend daemon` writing its cells to a file.
+struct ReleaseRun {
+    /// The child's columns, as they will be named.
+    names: Vec<String>,
+    dir: PathBuf,
+    child: Result<Child, String>,
+}
+
+impl ReleaseRun {
+    fn start(prefix: &Path, args: &ConformanceArgs) -> ReleaseRun {
+        let installation = Installation::at(prefix);
+        let release = match installation.expected_version() {
+            Ok(Some(version)) => version.split('.').take(2).collect::<Vec<_>>().join("."),
+            _ => prefix.file_name().map_or_else(
+                || prefix.display().to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            ),
+        };
+        let names = vec![format!("test-{release}"), format!("daemon-{release}")];
+        let dir = args.report_dir.join(format!("libvirt-{release}"));
+        let child = Self::spawn(prefix, args, &dir);
+        match &child {
+            Ok(_) => println!(
+                "{installation}: {} run in a child process; its output: {}",
+                names.join(", "),
+                dir.join("run.log").display()
+            ),
+            Err(why) => eprintln!("virtstream conformance: {installation}: {why}"),
+        }
+        ReleaseRun { names, dir, child }
+    }
+
+    fn spawn(prefix: &Path, args: &ConformanceArgs, dir: &Path) -> Result<Child, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|error| format!("creating {}: {error}", dir.display()))?;
+        let cells = dir.join("cells.tsv");
+        let _ = std::fs::remove_file(&cells);
+        let log = std::fs::File::create(dir.join("run.log"))
+            .map_err(|error| format!("creating {}: {error}", dir.join("run.log").display()))?;
+        let log_too = log
+            .try_clone()
+            .map_err(|error| format!("duplicating the log's descriptor: {error}"))?;
+        let exe =
+            std::env::current_exe().map_err(|error| format!("finding virtstream: {error}"))?;
+        let mut command = Command::new(exe);
+        command
+            .arg("--libvirt")
+            .arg(prefix)
+            .args(["conformance", "--backend", "test", "--backend", "daemon"])
+            .arg("--cases")
+            .arg(args.cases.to_string())
+            .arg("--report-dir")
+            .arg(dir)
+            .arg("--cells-to")
+            .arg(&cells);
+        if let Some(scenarios) = &args.scenarios {
+            command.arg("--scenarios").arg(scenarios);
+        }
+        // This process's daemon is the system's release: the child starts its own.
+        command
+            .env_remove(URI_ENV)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_too);
+        command
+            .spawn()
+            .map_err(|error| format!("starting the child run: {error}"))
+    }
+
+    /// Waits for the child; its columns, or, when it produced none, the same columns failing in
+    /// every row of `ours` with the reason.
+    fn finish(self, ours: &Report) -> Report {
+        let failed = |why: String| Report {
+            backends: self.names.clone(),
+            rows: ours
+                .rows
+                .iter()
+                .map(|(id, section, _)| {
+                    let cells = self.names.iter().map(|_| Outcome::Fail(why.clone()));
+                    (id.clone(), section.clone(), cells.collect())
+                })
+                .collect(),
+        };
+        let status = match self.child {
+            Err(why) => return failed(why),
+            Ok(mut child) => child.wait(),
+        };
+        let log = self.dir.join("run.log");
+        let tail = || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(5)..].join("\n")
+        };
+        let status = match status {
+            Ok(status) => status,
+            Err(error) => return failed(format!("waiting for the child run: {error}")),
+        };
+        let cells = match std::fs::read_to_string(self.dir.join("cells.tsv")) {
+            Ok(cells) => cells,
+            Err(_) => {
+                return failed(format!(
+                    "the child run ended ({status}) without cells; {}: {}",
+                    log.display(),
+                    tail()
+                ));
+            }
+        };
+        match Report::from_cells(&cells) {
+            Ok(theirs) if theirs.backends == self.names => theirs,
+            Ok(theirs) => failed(format!(
+                "the child run's columns are {:?}, not {:?}",
+                theirs.backends, self.names
+            )),
+            Err(why) => failed(format!("the child run's cells: {why}")),
+        }
     }
 }

@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod daemon;
 mod interrupt;
+mod release;
 mod scenarios;
 mod soak;
 mod transfer;
@@ -14,6 +15,14 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let entered = match &cli.libvirt {
+        Some(prefix) => release::enter(prefix),
+        None => release::check_environment(),
+    };
+    if let Err(why) = entered {
+        eprintln!("virtstream: {why}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         cli::Command::Upload(args) => transfer::upload(&args),
         cli::Command::Download(args) => transfer::download(&args),

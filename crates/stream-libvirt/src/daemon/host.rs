@@ -32,11 +32,19 @@ pub(super) fn signal(pid: u32, signal: libc::c_int) {
     }
 }
 
-/// Checks what the daemon needs and returns the storage driver's path.
-pub(super) fn preflight() -> Result<PathBuf, DaemonError> {
-    if !Path::new(LIBVIRTD).is_file() {
+/// The modules a storage-only daemon loads: the storage driver and the dir pool's backend.
+#[derive(Debug)]
+pub(super) struct Modules {
+    pub(super) driver: PathBuf,
+    pub(super) backend: PathBuf,
+}
+
+/// Checks what a daemon of `installation` needs and returns its modules.
+pub(super) fn preflight(installation: &Installation) -> Result<Modules, DaemonError> {
+    let libvirtd = installation.libvirtd();
+    if !libvirtd.is_file() {
         return Err(DaemonError::Missing {
-            what: LIBVIRTD.to_owned(),
+            what: format!("{} ({installation})", libvirtd.display()),
         });
     }
     for tool in ["setsid", "unshare", "mount"] {
@@ -46,29 +54,23 @@ pub(super) fn preflight() -> Result<PathBuf, DaemonError> {
             });
         }
     }
-    let driver = storage_driver().ok_or_else(|| DaemonError::Missing {
-        what: format!("libvirt's storage driver ({STORAGE_DRIVER})"),
-    })?;
+    let missing = |name: &str| DaemonError::Missing {
+        what: format!("{installation}'s {name}"),
+    };
+    let driver = installation
+        .storage_driver()
+        .ok_or_else(|| missing(&format!("storage driver ({STORAGE_DRIVER})")))?;
+    let backend = installation
+        .fs_backend()
+        .ok_or_else(|| missing(&format!("dir pool backend ({FS_BACKEND})")))?;
+    if installation.prefix().is_some() && installation.lib_dir().is_none() {
+        return Err(missing("libvirt.so.0"));
+    }
     let euid = super::private::euid();
     if euid != 0 {
         return Err(DaemonError::NotRoot { euid });
     }
-    Ok(driver)
-}
-
-/// The storage driver in the multiarch directory (Debian) or the plain lib directories.
-pub(super) fn storage_driver() -> Option<PathBuf> {
-    let multiarch = fs::read_dir("/usr/lib")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path());
-    ["/usr/lib64", "/usr/lib"]
-        .into_iter()
-        .map(PathBuf::from)
-        .chain(multiarch)
-        .map(|lib| lib.join("libvirt/connection-driver").join(STORAGE_DRIVER))
-        .find(|driver| driver.is_file())
+    Ok(Modules { driver, backend })
 }
 
 pub(super) fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -114,9 +116,14 @@ pub(super) fn check_dir(dir: &Path) -> Result<(), DaemonError> {
 }
 
 /// Fills a new daemon directory, or brings an adopted one up to date: the driver directory with
-/// only the storage driver, the pool directory (kept with its volumes if it exists) and this
-/// version's config.
-pub(super) fn prepare_dir(dir: &Path, driver: &Path) -> Result<(), DaemonError> {
+/// only the storage driver, the backend directory with only the dir pool's backend, a `libvirtd`
+/// link naming the program it runs (so a later stop or restart knows which installation's it
+/// is), the pool directory (kept with its volumes if it exists) and this version's config.
+pub(super) fn prepare_dir(
+    dir: &Path,
+    installation: &Installation,
+    modules: &Modules,
+) -> Result<(), DaemonError> {
     let create = |name: &str| match fs::create_dir(dir.join(name)) {
         Err(err) if err.kind() != io::ErrorKind::AlreadyExists => {
             Err(io_error(format_args!("creating {name}/"))(err))
@@ -124,10 +131,23 @@ pub(super) fn prepare_dir(dir: &Path, driver: &Path) -> Result<(), DaemonError> 
         _ => Ok(()),
     };
     create("drivers")?;
+    create("backends")?;
     create("pool")?;
-    let link = dir.join("drivers").join(STORAGE_DRIVER);
-    remove_if_there(&link)?;
-    std::os::unix::fs::symlink(driver, &link).map_err(io_error("linking the storage driver"))?;
+    let link = |target: &Path, at: PathBuf, what: &str| {
+        remove_if_there(&at)?;
+        std::os::unix::fs::symlink(target, &at).map_err(io_error(format_args!("linking {what}")))
+    };
+    link(
+        &modules.driver,
+        dir.join("drivers").join(STORAGE_DRIVER),
+        "the storage driver",
+    )?;
+    link(
+        &modules.backend,
+        dir.join("backends").join(FS_BACKEND),
+        "the dir pool backend",
+    )?;
+    link(&installation.libvirtd(), dir.join("libvirtd"), "libvirtd")?;
     let conf = dir.join("libvirtd.conf");
     remove_if_there(&conf)?;
     fs::write(&conf, config(dir)).map_err(io_error("writing libvirtd.conf"))

@@ -7,6 +7,11 @@
 //! `setsid unshare -m … sh -c '<overlays over /run /var /etc>; exec "$@"' sh D libvirtd …`, so the
 //! pid we spawn is libvirtd's own pid, and nothing it writes reaches the host's `/run`, `/var`
 //! or `/etc`. It needs root (mount namespaces and overlayfs).
+//!
+//! The libvirtd is an [`Installation`]'s: the system's, or another release unpacked under a
+//! prefix (`cargo xtask setup`'s 11.3), which also gets its own libraries, its own storage backend
+//! directory (`LIBVIRT_STORAGE_BACKEND_DIR`, for both) and its data and helper trees bound over the
+//! system's in the namespace (`fixtures/libvirt-11.3/FINDINGS.md`).
 
 use std::{
     env, fmt, fs, io,
@@ -21,6 +26,7 @@ use std::{
 use virt::connect::Connect;
 
 mod host;
+mod install;
 mod ours;
 pub(crate) mod private;
 mod shared;
@@ -28,6 +34,10 @@ pub(crate) mod state;
 mod test_driver;
 
 use host::*;
+pub use install::{
+    Installation, PREFIX_ENV, check_daemon_version, check_loaded_library, loaded_library_version,
+    version_text,
+};
 pub use ours::{Volume, Volumes};
 pub use shared::shared_uri;
 pub use state::{DaemonState, Stopped};
@@ -42,18 +52,24 @@ pub const POOL: &str = "default";
 
 const LIBVIRTD: &str = "/usr/sbin/libvirtd";
 const STORAGE_DRIVER: &str = "libvirt_driver_storage.so";
+/// The dir pool's backend, the only one a private daemon loads.
+const FS_BACKEND: &str = "libvirt_storage_backend_fs.so";
 const INSTALL_HINT: &str =
     "install it with `cargo xtask setup` (Debian packages libvirt-daemon libvirt-clients)";
 /// The host trees the daemon writes to; each gets an overlay whose upper dir is inside `D`.
 const OVERLAID: [&str; 3] = ["run", "var", "etc"];
 /// Runs inside the new mount namespace; `exec` keeps the pid we spawned as libvirtd's pid.
 /// `$2` is the pool's size limit in bytes, or `-`: a limited pool is a tmpfs of that size, mounted
-/// in the daemon's namespace only (a filesystem that fills up, on demand).
+/// in the daemon's namespace only (a filesystem that fills up, on demand). `$3` is a number N of
+/// bind mounts, whose N (source, target) pairs follow: a prefix's trees over the system's (see
+/// [`Installation`]). The overlays over `/run` and `/etc` take every write to `/run/libvirt` and
+/// `/etc/libvirt/storage` (neither need exist on the host).
 const NAMESPACE_SCRIPT: &str = r#"set -e
-D="$1"; LIMIT="$2"; shift 2
+D="$1"; LIMIT="$2"; N="$3"; shift 3
 for p in run var etc; do
   mount -t overlay overlay -o "lowerdir=/$p,upperdir=$D/ovl/$p-upper,workdir=$D/ovl/$p-work" "/$p"
 done
+while [ "$N" -gt 0 ]; do mount --bind "$1" "$2"; shift 2; N=$((N - 1)); done
 if [ "$LIMIT" != - ]; then mount -t tmpfs -o "size=$LIMIT" tmpfs "$D/pool"; fi
 exec "$@""#;
 /// A unix socket path must fit `sun_path` (108 bytes with its NUL).
@@ -130,31 +146,50 @@ pub struct LocalDaemon {
     uri: String,
     /// Whether libvirtd gets SIGTERM when the thread that started it ends (see [`shared_uri`]).
     tied_to_thread: bool,
+    /// Whose libvirtd runs.
+    installation: Installation,
 }
 
 impl LocalDaemon {
     /// Starts a daemon in a new directory under the system's temporary directory, waits until
     /// it answers and creates the transient dir pool [`POOL`] in [`LocalDaemon::pool_dir`].
+    /// The daemon is [`Installation::from_env`]'s: the system's libvirtd unless
+    /// `$VIRTSTREAM_LIBVIRT_PREFIX` names a prefix.
     ///
     /// The directory is in `$TMPDIR` (normally `/tmp`) rather than under `target/`: socket
     /// paths must stay under 108 bytes wherever the checkout lives, and the OS cleans `/tmp`
     /// if a daemon is ever leaked.
     pub fn start() -> Result<LocalDaemon, DaemonError> {
-        Self::start_with(false, None)
+        Self::start_with(false, None, Installation::from_env())
+    }
+
+    /// Like [`LocalDaemon::start`], with `installation`'s libvirtd whatever the environment says
+    /// (this process's client library may be another release's: the protocol is the same).
+    pub fn start_of(installation: Installation) -> Result<LocalDaemon, DaemonError> {
+        Self::start_with(false, None, installation)
     }
 
     /// Like [`LocalDaemon::start`], but the pool is a tmpfs of `bytes` bytes (whole pages)
     /// mounted in the daemon's mount namespace only: a filesystem that fills up, for tests of
     /// uploads that run out of space. Its volumes do not survive [`LocalDaemon::restart`].
     pub fn start_with_pool_limit(bytes: u64) -> Result<LocalDaemon, DaemonError> {
-        Self::start_with(false, Some(bytes))
+        Self::start_with(false, Some(bytes), Installation::from_env())
+    }
+
+    /// [`LocalDaemon::start_with_pool_limit`] with `installation`'s libvirtd.
+    pub fn start_of_with_pool_limit(
+        installation: Installation,
+        bytes: u64,
+    ) -> Result<LocalDaemon, DaemonError> {
+        Self::start_with(false, Some(bytes), installation)
     }
 
     fn start_with(
         tied_to_thread: bool,
         pool_limit: Option<u64>,
+        installation: Installation,
     ) -> Result<LocalDaemon, DaemonError> {
-        let driver = preflight()?;
+        let modules = preflight(&installation)?;
         let parent = env::temp_dir();
         // Another user who could rename entries of the parent could swap the directory.
         private::check_no_one_else_controls(&parent).map_err(DaemonError::Unusable)?;
@@ -169,8 +204,9 @@ impl LocalDaemon {
                 parent.display()
             )))?;
         check_dir(dir.path())?;
-        prepare_dir(dir.path(), &driver)?;
-        let mut daemon = LocalDaemon::on_dir(dir.keep(), true, tied_to_thread, pool_limit);
+        prepare_dir(dir.path(), &installation, &modules)?;
+        let mut daemon =
+            LocalDaemon::on_dir(dir.keep(), true, tied_to_thread, pool_limit, installation);
         daemon.launch()?;
         Ok(daemon)
     }
@@ -181,8 +217,10 @@ impl LocalDaemon {
         remove_dir: bool,
         tied_to_thread: bool,
         pool_limit: Option<u64>,
+        installation: Installation,
     ) -> LocalDaemon {
         LocalDaemon {
+            installation,
             pool: dir.join("pool"),
             pool_seen: dir.join("pool"),
             pool_limit,
@@ -203,6 +241,16 @@ impl LocalDaemon {
     /// The directory behind pool [`POOL`]: a volume `v` is the file `pool_dir()/v`.
     pub fn pool_dir(&self) -> &Path {
         &self.pool_seen
+    }
+
+    /// The daemon's directory: its config, sockets and logs (`libvirtd.log`, `stderr.log`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whose libvirtd this is.
+    pub fn installation(&self) -> &Installation {
+        &self.installation
     }
 
     /// The pid of the (last started) libvirtd.
@@ -272,18 +320,38 @@ impl LocalDaemon {
             .arg(
                 self.pool_limit
                     .map_or("-".to_string(), |bytes| bytes.to_string()),
-            )
-            .arg(LIBVIRTD)
+            );
+        let binds = self.installation.bound_trees();
+        command.arg(binds.len().to_string());
+        for (ours, system) in &binds {
+            command.arg(ours).arg(system);
+        }
+        command
+            .arg(self.installation.libvirtd())
             .arg("-f")
             .arg(dir.join("libvirtd.conf"))
             .arg("-p")
             .arg(dir.join("libvirtd.pid"))
             // Only the storage driver: the daemon then has nothing to do with VMs or networks.
             .env("LIBVIRT_DRIVER_DIR", dir.join("drivers"))
+            // Only the dir backend, the installation's own: an 11.3 daemon must not load 9.0's.
+            .env("LIBVIRT_STORAGE_BACKEND_DIR", dir.join("backends"))
             // Files, not our pipes: a daemon holding a test's stdout would keep its runner waiting.
             .stdin(Stdio::null())
             .stdout(log("stdout.log")?)
             .stderr(log("stderr.log")?);
+        if self.installation.prefix().is_some() {
+            let lib = self
+                .installation
+                .lib_dir()
+                .ok_or_else(|| DaemonError::Missing {
+                    what: format!("libvirt.so.0 of {}", self.installation),
+                })?;
+            command.env("LD_LIBRARY_PATH", lib);
+        } else {
+            // The system's daemon links the system's libraries, whatever this process was given.
+            command.env_remove("LD_LIBRARY_PATH");
+        }
         if self.tied_to_thread {
             die_with_parent(&mut command);
         }
@@ -418,6 +486,8 @@ impl Drop for LocalDaemon {
     }
 }
 
+#[cfg(test)]
+mod install_tests;
 #[cfg(test)]
 mod private_tests;
 #[cfg(test)]

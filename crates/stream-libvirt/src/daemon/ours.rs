@@ -61,7 +61,8 @@ fn daemon_dir_reason(dir: &Path) -> Result<(), String> {
 }
 
 /// Whether `pid` is the caller's own libvirtd running on `dir`'s config: a live (not zombie)
-/// process of the caller's uid whose command line is libvirtd with `<dir>/libvirtd.conf`, so a
+/// process of the caller's uid whose command line is the directory's libvirtd (the system's, or
+/// a prefix's as its `libvirtd` link says) with `<dir>/libvirtd.conf`, so a
 /// reused pid or another user's libvirtd is never mistaken for it.
 pub(super) fn is_our_libvirtd(pid: u32, dir: &Path) -> bool {
     if pid == 0 {
@@ -82,8 +83,9 @@ pub(super) fn is_our_libvirtd(pid: u32, dir: &Path) -> bool {
     };
     let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
     let conf = dir.join("libvirtd.conf");
+    let libvirtd = Installation::of_dir(dir).libvirtd();
     !zombie
-        && args.first() == Some(&LIBVIRTD.as_bytes())
+        && args.first() == Some(&libvirtd.as_os_str().as_encoded_bytes())
         && args.contains(&conf.as_os_str().as_encoded_bytes())
 }
 

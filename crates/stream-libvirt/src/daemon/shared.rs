@@ -35,7 +35,7 @@ pub fn shared_uri() -> Result<String, DaemonError> {
 
 /// Starts the shared daemon, reports its URI, then parks for the rest of the process.
 fn keep_shared_daemon(report: &mpsc::Sender<Result<String, String>>) {
-    let started = LocalDaemon::start_with(true, None).map(|daemon| {
+    let started = LocalDaemon::start_with(true, None, Installation::from_env()).map(|daemon| {
         let uri = daemon.uri().to_owned();
         *SHARED_DAEMON.lock().unwrap_or_else(|e| e.into_inner()) = Some(daemon);
         // SAFETY: `stop_shared_daemon` is a plain `extern "C" fn()` that does not unwind.

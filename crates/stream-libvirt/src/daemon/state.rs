@@ -124,7 +124,10 @@ impl DaemonState {
     /// in its pool; returns the new state and those volumes. The directory is never removed,
     /// even if the restart fails.
     pub fn restart(&self) -> Result<(DaemonState, Vec<Volume>), DaemonError> {
-        let driver = preflight()?;
+        // The installation the directory was made for, not this process's: a restart keeps the
+        // release.
+        let installation = Installation::of_dir(&self.dir);
+        let modules = preflight(&installation)?;
         if self.is_running() {
             return Err(DaemonError::Unusable(format!(
                 "libvirtd {} is still running on {}",
@@ -144,8 +147,8 @@ impl DaemonState {
         }
         let kept = volumes(&self.dir);
         // An earlier version may have written other rules; this version's config replaces it.
-        prepare_dir(&self.dir, &driver)?;
-        let mut daemon = LocalDaemon::on_dir(self.dir.clone(), false, false, None);
+        prepare_dir(&self.dir, &installation, &modules)?;
+        let mut daemon = LocalDaemon::on_dir(self.dir.clone(), false, false, None, installation);
         daemon.launch().map_err(|err| {
             DaemonError::Unusable(format!(
                 "restarting libvirtd on {} (kept, with {}) failed: {err}",

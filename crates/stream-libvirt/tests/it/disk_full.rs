@@ -186,3 +186,93 @@ fn a_last_send_that_no_longer_fits_is_reported_not_lost() {
         "{error}"
     );
 }
+
+/// `<target>/libvirt-11.3` beside this build (the test binary is `<target>/<profile>/deps/…`).
+fn prefix_11_3() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let prefix = exe
+        .ancestors()
+        .nth(3)
+        .expect("<target>/<profile>/deps/<name>")
+        .join("libvirt-11.3");
+    assert!(
+        prefix.join("virtstream-release").is_file(),
+        "{} has no libvirt 11.3: run `cargo xtask setup`",
+        prefix.display()
+    );
+    prefix
+}
+
+/// libvirt 11.3's daemon aborts ("double free or corruption") when an upload's write fails for
+/// a full filesystem, where 9.0 reports the error (fixtures/libvirt-11.3/FINDINGS.md): the
+/// client sees the connection die, never a hang, and the simulator's 11.3 profile turns the same
+/// injected error into the same death.
+#[test]
+fn an_11_3_daemon_aborts_when_an_upload_fills_its_filesystem() {
+    use stream_libvirt::daemon::Installation;
+    use stream_sim::{Release, SimConfig};
+
+    let installation = Installation::at(prefix_11_3());
+    let daemon = LocalDaemon::start_of_with_pool_limit(installation, LIMIT)
+        .unwrap_or_else(|error| panic!("cannot start an 11.3 daemon with a 4 MiB pool: {error}"));
+    let pid = daemon.pid();
+    let libvirt = LibvirtBackend::connect(daemon.uri()).expect("connect");
+    let volume = empty_volume(&libvirt, "full.raw");
+    let mut stream = libvirt
+        .open(StreamFlags::empty(), &Transfer::upload(volume, false))
+        .expect("upload");
+    let real = upload_until_it_fails(stream.as_mut(), 64)
+        .expect("16 MiB onto a 4 MiB filesystem never failed");
+    // Which dead-connection error comes first depends on when the client notices the abort
+    // (a reset socket, or the event loop's "stream is closed"): timing, as after a kill (Q11).
+    let connection_died = |error: &Error| {
+        matches!(error.kind(), ErrorKind::Disconnected | ErrorKind::Closed)
+            && error.libvirt_code().map(|code| code.domain) == Some(7)
+    };
+    assert!(connection_died(&real.error), "{}", real.error);
+    assert!(
+        real.at >= 17,
+        "failed at send {}, before the limit",
+        real.at
+    );
+    for later in &real.later {
+        let error = later
+            .as_ref()
+            .expect_err("a call on a dead daemon succeeded");
+        assert!(connection_died(error), "{error}");
+    }
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, s)| s.starts_with('Z'))
+        })
+    };
+    let waited = std::time::Instant::now();
+    while !gone() && waited.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(gone(), "libvirtd {pid} is still running");
+    let stderr = std::fs::read_to_string(daemon.dir().join("stderr.log")).unwrap_or_default();
+    assert!(stderr.contains("double free or corruption"), "{stderr}");
+
+    let sim = SimBackend::with_config(SimConfig::new(Profile::Remote).release(Release::V11_3));
+    let sim_volume = empty_volume(&sim, "full.raw");
+    let full = InjectedError::new(
+        ErrorKind::System,
+        38,
+        38,
+        "Unable to write full.raw: No space left on device",
+    );
+    sim.inject(FaultPlan::new().error_at(LIMIT, full));
+    let mut stream = sim
+        .open(StreamFlags::empty(), &Transfer::upload(sim_volume, false))
+        .expect("upload");
+    let simulated =
+        upload_until_it_fails(stream.as_mut(), 64).expect("the injected error never came");
+    assert!(connection_died(&simulated.error), "{}", simulated.error);
+    for later in &simulated.later {
+        assert!(later.as_ref().is_err_and(connection_died), "{later:?}");
+    }
+    assert_eq!(simulated.at, 17);
+    assert!(!sim.is_alive());
+}

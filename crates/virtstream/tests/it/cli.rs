@@ -221,7 +221,7 @@ fn conformance_runs_on_the_simulator() {
     );
     let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
     assert!(
-        json.contains("\"id\":\"scenarios/remote/holes (11 files)\""),
+        json.contains("\"id\":\"scenarios/remote/holes (12 files)\""),
         "{json}"
     );
     assert!(dir.path().join("report.md").exists());
