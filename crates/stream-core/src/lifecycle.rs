@@ -184,14 +184,17 @@ impl Lifecycle {
             Call::RecvFlags
         };
         let binding = self.bound(call)?;
+        if self.kind == StreamKind::Local && !flags.is_empty() {
+            // The fdstream driver has no virStreamRecvFlags at all: any flag, STOP_AT_HOLE
+            // included, is that call, and libvirt answers "not supported" (Q21), as Sys::Virt's
+            // `recv` with flags gets it.
+            return Err(libvirt_errors::not_supported(Call::RecvFlags));
+        }
         if flags.unknown_bits() != 0 {
-            return Err(match self.kind {
-                StreamKind::Remote => {
-                    libvirt_errors::unsupported_flags("remoteStreamRecvFlags", flags.unknown_bits())
-                }
-                // The fdstream driver has no virStreamRecvFlags at all.
-                StreamKind::Local => libvirt_errors::not_supported(Call::RecvFlags),
-            });
+            return Err(libvirt_errors::unsupported_flags(
+                "remoteStreamRecvFlags",
+                flags.unknown_bits(),
+            ));
         }
         self.open()?;
         if binding.direction == Direction::Upload && !self.nonblock() {

@@ -158,7 +158,7 @@ proptest! {
                     let kind = result.as_ref().err().map(|e| e.kind());
                     match op {
                         Op::RunOnce => {}
-                        Op::SendHole(..) | Op::RecvHole(_) | Op::Recv(_, 2..) => prop_assert!(
+                        Op::SendHole(..) | Op::RecvHole(_) | Op::Recv(_, 1..) => prop_assert!(
                             matches!(kind, Some(ErrorKind::Closed | ErrorKind::InvalidOperation | ErrorKind::InvalidArgument | ErrorKind::NotSupported)),
                             "{:?} when closed: {:?}", op, kind
                         ),
