@@ -199,6 +199,25 @@ impl fmt::Display for Installation {
 }
 
 /// `major.minor.micro` of libvirt's packed version number (`11003000` → `11.3.0`).
+/// The release `cargo xtask setup` unpacked into `<target>/libvirt-<release>`, found from a
+/// test binary of that target (`<target>/<profile>/deps/<name>`); an error says what to run
+/// when it is missing.
+pub fn unpacked_beside_test(exe: &Path, release: &str) -> Result<PathBuf, String> {
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .ok_or_else(|| format!("{} is not <target>/<profile>/deps/<name>", exe.display()))?;
+    let prefix = target.join(format!("libvirt-{release}"));
+    if prefix.join("virtstream-release").is_file() {
+        Ok(prefix)
+    } else {
+        Err(format!(
+            "{} has no libvirt {release}: run `cargo xtask setup`",
+            prefix.display()
+        ))
+    }
+}
+
 pub fn version_text(packed: u32) -> String {
     format!(
         "{}.{}.{}",

@@ -36,7 +36,7 @@ mod test_driver;
 use host::*;
 pub use install::{
     Installation, PREFIX_ENV, check_daemon_version, check_loaded_library, loaded_library_version,
-    version_text,
+    unpacked_beside_test, version_text,
 };
 pub use ours::{Volume, Volumes};
 pub use shared::shared_uri;

@@ -187,20 +187,10 @@ fn a_last_send_that_no_longer_fits_is_reported_not_lost() {
     );
 }
 
-/// `<target>/libvirt-11.3` beside this build (the test binary is `<target>/<profile>/deps/…`).
+/// `<target>/libvirt-11.3` beside this build; missing, the test fails saying what to run.
 fn prefix_11_3() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    let prefix = exe
-        .ancestors()
-        .nth(3)
-        .expect("<target>/<profile>/deps/<name>")
-        .join("libvirt-11.3");
-    assert!(
-        prefix.join("virtstream-release").is_file(),
-        "{} has no libvirt 11.3: run `cargo xtask setup`",
-        prefix.display()
-    );
-    prefix
+    stream_libvirt::daemon::unpacked_beside_test(&exe, "11.3").unwrap_or_else(|why| panic!("{why}"))
 }
 
 /// libvirt 11.3's daemon aborts ("double free or corruption") when an upload's write fails for

@@ -6,21 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `<target>/libvirt-11.3`, beside this build (the test binary is `<target>/<profile>/deps/…`);
-/// missing, the test fails saying what to run.
+/// `<target>/libvirt-11.3` beside this build; missing, the test fails saying what to run.
 fn prefix_11_3() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    let prefix = exe
-        .ancestors()
-        .nth(3)
-        .expect("<target>/<profile>/deps/<name>")
-        .join("libvirt-11.3");
-    assert!(
-        prefix.join("virtstream-release").is_file(),
-        "{} has no libvirt 11.3: run `cargo xtask setup`",
-        prefix.display()
-    );
-    prefix
+    stream_libvirt::daemon::unpacked_beside_test(&exe, "11.3").unwrap_or_else(|why| panic!("{why}"))
 }
 
 fn fixtures() -> PathBuf {
