@@ -32,7 +32,8 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn token(self) -> &'static str {
+    /// `c>s` or `s>c`, as the record format writes it.
+    pub fn token(self) -> &'static str {
         match self {
             Self::ToServer => "c>s",
             Self::ToClient => "s>c",

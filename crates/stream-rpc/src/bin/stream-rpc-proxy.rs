@@ -95,7 +95,7 @@ fn relay(conn: u32, dir: Direction, from: UnixStream, mut to: UnixStream, log: &
             Ok(Some(frame)) => frame,
             Ok(None) => break,
             Err(e) => {
-                write_line(log, &format!("# {conn} {dir:?}: {e}"));
+                write_line(log, &format!("# {conn} {}: {e}", dir.token()));
                 break;
             }
         };

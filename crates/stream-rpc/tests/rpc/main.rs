@@ -2,5 +2,6 @@
 //! recordings under `fixtures/rpc/libvirt-9.0/` (they must parse and hang together).
 
 mod frames;
+mod proxy;
 mod recordings;
 mod records;
