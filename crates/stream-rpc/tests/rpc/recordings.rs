@@ -54,6 +54,7 @@ fn every_client_run_of_the_readme_was_recorded() {
         "python-upload-download",
         "keepalive",
         "raw-unknown",
+        "test-screenshot",
     ] {
         assert!(names.contains(&format!("{run}.rec")), "{run}.rec missing");
     }
@@ -116,7 +117,7 @@ fn replies_and_stream_messages_answer_an_earlier_call() {
                 MessageType::STREAM | MessageType::STREAM_HOLE => {
                     let call = calls.get(&key);
                     assert!(
-                        matches!(call, Some(208 | 209)),
+                        matches!(call, Some(208 | 209 | 211)),
                         "{name}: stream without call: {r}"
                     );
                     assert_eq!(call, Some(&h.proc_), "{name}: {r}");
