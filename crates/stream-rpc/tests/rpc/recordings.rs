@@ -55,6 +55,7 @@ fn every_client_run_of_the_readme_was_recorded() {
         "keepalive",
         "raw-unknown",
         "test-screenshot",
+        "sys-virt-upload-download",
     ] {
         assert!(names.contains(&format!("{run}.rec")), "{run}.rec missing");
     }
