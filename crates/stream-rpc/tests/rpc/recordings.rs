@@ -56,6 +56,8 @@ fn every_client_run_of_the_readme_was_recorded() {
         "raw-unknown",
         "test-screenshot",
         "sys-virt-upload-download",
+        "virtstream-upload-sparse-create",
+        "virtstream-download-sparse",
     ] {
         assert!(names.contains(&format!("{run}.rec")), "{run}.rec missing");
     }
