@@ -52,6 +52,7 @@ fn every_client_run_of_the_readme_was_recorded() {
         "vol-info-missing",
         "vol-delete",
         "python-upload-download",
+        "python-abort",
         "keepalive",
         "raw-unknown",
         "test-screenshot",
