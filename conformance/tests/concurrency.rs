@@ -1,7 +1,8 @@
-//! The concurrency rules catch a backend whose streams interfere: here every stream opened
-//! while another is still active is served by that other stream (as a client that kept one
-//! stream per connection would), and ending either ends both. Each rule passes alone on the
-//! simulator and fails on this backend.
+//! The concurrency rules catch a backend whose streams interfere, in two ways: every stream
+//! opened while another is still active is served by that other stream (a client that kept one
+//! stream per connection), or ending one stream aborts every other (a client that tore down the
+//! connection's stream state). Each rule passes on the simulator and fails on the broken one
+//! it is about.
 
 use std::sync::{Arc, Mutex, Weak};
 
@@ -14,13 +15,43 @@ use stream_sim::{Profile, SimBackend};
 
 type Shared = Arc<Mutex<Box<dyn Stream>>>;
 
-/// A simulator whose active streams are all one stream.
-struct OneStream {
-    sim: SimBackend,
-    active: Mutex<Weak<Mutex<Box<dyn Stream>>>>,
+/// How the broken simulator breaks.
+#[derive(Clone, Copy, PartialEq)]
+enum Broken {
+    /// Active streams are all one stream.
+    OneStream,
+    /// `finish` or `abort` of one stream aborts every other.
+    EndingEndsAll,
 }
 
-struct Handle(Shared);
+type Peers = Arc<Mutex<Vec<Weak<Mutex<Box<dyn Stream>>>>>>;
+
+struct OneStream {
+    sim: SimBackend,
+    broken: Broken,
+    active: Mutex<Weak<Mutex<Box<dyn Stream>>>>,
+    peers: Peers,
+}
+
+struct Handle(Shared, Option<Peers>);
+
+impl Handle {
+    fn end_the_others(&self) {
+        let Some(peers) = &self.1 else { return };
+        let peers: Vec<Shared> = peers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for peer in peers.iter().filter(|peer| !Arc::ptr_eq(peer, &self.0)) {
+            let mut stream = lock(peer);
+            if matches!(stream.state(), StreamState::Active(_)) {
+                let _ = stream.abort();
+            }
+        }
+    }
+}
 
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Box<dyn Stream>> {
     shared
@@ -51,10 +82,14 @@ impl Stream for Handle {
         lock(&self.0).remove_callback()
     }
     fn finish(&mut self) -> Result<()> {
-        lock(&self.0).finish()
+        let finished = lock(&self.0).finish();
+        self.end_the_others();
+        finished
     }
     fn abort(&mut self) -> Result<()> {
-        lock(&self.0).abort()
+        let aborted = lock(&self.0).abort();
+        self.end_the_others();
+        aborted
     }
     fn state(&self) -> StreamState {
         lock(&self.0).state()
@@ -72,15 +107,20 @@ impl Backend for OneStream {
         self.sim.new_stream(flags)
     }
     fn open(&self, flags: StreamFlags, transfer: &Transfer) -> Result<Box<dyn Stream>> {
+        if self.broken == Broken::EndingEndsAll {
+            let shared: Shared = Arc::new(Mutex::new(self.sim.open(flags, transfer)?));
+            self.peers.lock().unwrap().push(Arc::downgrade(&shared));
+            return Ok(Box::new(Handle(shared, Some(self.peers.clone()))));
+        }
         let mut active = self.active.lock().unwrap();
         if let Some(shared) = active.upgrade() {
             if matches!(lock(&shared).state(), StreamState::Active(_)) {
-                return Ok(Box::new(Handle(shared)));
+                return Ok(Box::new(Handle(shared, None)));
             }
         }
         let shared: Shared = Arc::new(Mutex::new(self.sim.open(flags, transfer)?));
         *active = Arc::downgrade(&shared);
-        Ok(Box::new(Handle(shared)))
+        Ok(Box::new(Handle(shared, None)))
     }
     fn create_volume(&self, volume: &VolumeId, layout: &Layout) -> Result<()> {
         self.sim.create_volume(volume, layout)
@@ -96,17 +136,32 @@ impl Backend for OneStream {
     }
 }
 
-const CONCURRENCY_RULES: [&str; 5] = [
-    "interleaved_downloads_get_their_own_bytes_and_holes",
-    "downloads_on_two_threads_get_their_own_bytes_and_holes",
-    "upload_and_download_at_once_keep_their_own_data",
-    "finishing_a_stream_leaves_another_running",
-    "aborting_a_stream_leaves_another_running",
+const CONCURRENCY_RULES: [(&str, Broken); 5] = [
+    (
+        "interleaved_downloads_get_their_own_bytes_and_holes",
+        Broken::OneStream,
+    ),
+    (
+        "downloads_on_two_threads_get_their_own_bytes_and_holes",
+        Broken::OneStream,
+    ),
+    (
+        "upload_and_download_at_once_keep_their_own_data",
+        Broken::OneStream,
+    ),
+    (
+        "finishing_a_stream_leaves_another_running",
+        Broken::EndingEndsAll,
+    ),
+    (
+        "aborting_a_stream_leaves_another_running",
+        Broken::EndingEndsAll,
+    ),
 ];
 
 #[test]
 fn every_concurrency_rule_fails_when_streams_interfere() {
-    for id in CONCURRENCY_RULES {
+    for (id, broken) in CONCURRENCY_RULES {
         let rule = all_rules()
             .into_iter()
             .find(|rule| rule.id == id)
@@ -119,7 +174,9 @@ fn every_concurrency_rule_fails_when_streams_interfere() {
         );
         let broken = OneStream {
             sim: SimBackend::new(Profile::Remote),
+            broken,
             active: Mutex::new(Weak::new()),
+            peers: Peers::default(),
         };
         match run_rule(&rule, &broken) {
             Outcome::Fail(why) => println!("{id}: {why}"),
