@@ -34,7 +34,11 @@ macro_rules! conformance_suite {
                 send_past_the_upload_range_is_refused_and_loses_nothing, send_all_then_recv_all_round_trip,
                 sparse_all_helpers_round_trip, all_helpers_refuse_nonblock_and_abort,
                 handler_failure_aborts_and_names_the_handler, second_add_callback_fails,
-                update_and_remove_need_a_callback, callback_can_be_removed_and_added_again
+                update_and_remove_need_a_callback, callback_can_be_removed_and_added_again,
+                interleaved_downloads_get_their_own_bytes_and_holes,
+                downloads_on_two_threads_get_their_own_bytes_and_holes,
+                upload_and_download_at_once_keep_their_own_data, finishing_a_stream_leaves_another_running,
+                aborting_a_stream_leaves_another_running
             );
         }
     };

@@ -1,6 +1,7 @@
 //! The rules of CONTRACT.md, one function each, grouped by section. Expected values marked
 //! "measured" were recorded from real libvirt 9.0 (fixtures/libvirt-9.0/).
 
+mod concurrency;
 mod events;
 mod guards;
 mod helpers;
@@ -105,6 +106,7 @@ pub fn all_rules() -> Vec<Rule> {
         holes::RULES,
         helpers::RULES,
         events::RULES,
+        concurrency::RULES,
     ]
     .concat()
 }
