@@ -9,7 +9,7 @@ use virt::connect::Connect;
 use virt::sys;
 
 use crate::libvirt_answers::{Answer, drain, raw};
-use crate::raw::{Ending, in_child, run_in_child};
+use crate::raw::{Ending, in_child, run_in_child, run_in_child_with_stderr};
 use crate::support;
 
 /// Raw: a finished local screenshot stream, then `virStreamSendHole`: SIGSEGV.
@@ -183,6 +183,10 @@ fn write_to_a_dead_daemon_is_an_error_not_sigpipe() {
         // SAFETY: restoring the default disposition, as a C program has it.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         let mut daemon = stream_libvirt::daemon::LocalDaemon::start().expect("private daemon");
+        // SIGPIPE ends this process before the daemon's Drop could remove its directory: the
+        // parent removes it (DAEMON_DIR_LINE).
+        let dir = daemon.pool_dir().parent().expect("the daemon's directory");
+        eprintln!("{DAEMON_DIR_LINE}{}", dir.display());
         let connection = Connect::open(Some(daemon.uri())).expect("connect");
         let pool = connection
             .lookup_storage_pool_by_name("default")
@@ -202,15 +206,40 @@ fn write_to_a_dead_daemon_is_an_error_not_sigpipe() {
         }
         std::process::exit(0);
     }
-    let raw = run_in_child(
+    let (raw, stderr) = run_in_child_with_stderr(
         "deviations::write_to_a_dead_daemon_is_an_error_not_sigpipe",
+        "1",
         Duration::from_secs(30),
     );
+    remove_childs_daemon_dir(&stderr);
     assert_eq!(
         raw,
         Ending::Signal(libc::SIGPIPE),
         "raw libvirt 9.0 dies of SIGPIPE here"
     );
+}
+
+/// How a child that dies by a signal names its private daemon's directory on stderr.
+const DAEMON_DIR_LINE: &str = "virtstream-test-daemon-dir=";
+
+/// Removes the directory a child's private daemon left (the child died before its Drop), once
+/// it is checked to be a private daemon's: a `vs-*` directory holding `libvirtd.conf`.
+fn remove_childs_daemon_dir(stderr: &str) {
+    let Some(dir) = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix(DAEMON_DIR_LINE))
+    else {
+        return;
+    };
+    let dir = std::path::Path::new(dir);
+    let ours = dir
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with("vs-"))
+        && dir.join("libvirtd.conf").is_file()
+        && !std::fs::symlink_metadata(dir).is_ok_and(|meta| meta.file_type().is_symlink());
+    if ours {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Raw (Q17 B, H): `send` and `send(0)` on a remote download, and `send_hole` on a sparse one,
