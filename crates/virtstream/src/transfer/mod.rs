@@ -26,16 +26,16 @@ fn refuse(rule: impl Into<String>) -> Error {
 /// `error` with `more` after its message, its kind and libvirt code kept (so scripts matching
 /// libvirt's code or message still match).
 fn amend(error: &Error, more: impl std::fmt::Display) -> Error {
-    let message = format!("{} {more}", error.message());
-    match error.libvirt_code() {
-        Some(code) => Error::libvirt(error.kind(), code.code, code.domain, message),
-        None => Error::new(error.kind(), message),
-    }
+    reworded(error, format!("{} {more}", error.message()))
 }
 
 /// `error` behind `before`, its kind and libvirt code kept.
 fn prefix(before: impl std::fmt::Display, error: &Error) -> Error {
-    let message = format!("{before}: {}", error.message());
+    reworded(error, format!("{before}: {}", error.message()))
+}
+
+/// `error` with `message` in place of its own, everything else kept.
+fn reworded(error: &Error, message: String) -> Error {
     match error.libvirt_code() {
         Some(code) => Error::libvirt(error.kind(), code.code, code.domain, message),
         None => Error::new(error.kind(), message),

@@ -75,7 +75,8 @@ fn failed(what: &str, path: &Path, errno: rustix::io::Errno) -> Error {
     .with_source(error)
 }
 
-fn euid() -> u32 {
+/// The caller's effective uid: whose links are trusted, and whose files may be replaced.
+pub fn caller() -> u32 {
     // SAFETY: geteuid(2) takes no arguments and cannot fail.
     unsafe { libc::geteuid() }
 }
@@ -190,7 +191,7 @@ fn open_dir(dir: &OwnedFd, name: &OsStr, shown: &Path) -> Result<OwnedFd> {
 /// A link is followed only when it belongs to the caller or to root: another user's link in a
 /// shared directory could point anywhere (`/etc/shadow`, `/dev/sda`).
 fn trusted(path: &Path, link: &Stat) -> Result<()> {
-    let euid = euid();
+    let euid = caller();
     if link.st_uid == euid || link.st_uid == 0 {
         return Ok(());
     }
@@ -205,9 +206,4 @@ fn trusted(path: &Path, link: &Stat) -> Result<()> {
 /// Whether users other than the owner may write into the directory `dir`.
 pub fn others_can_write(dir: &OwnedFd) -> bool {
     rustix::fs::fstat(dir).is_ok_and(|stat| stat.st_mode & 0o022 != 0)
-}
-
-/// The caller's effective uid.
-pub fn caller() -> u32 {
-    euid()
 }
