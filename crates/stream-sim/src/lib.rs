@@ -29,6 +29,7 @@ mod faults;
 mod local;
 mod mutation;
 mod packets;
+mod plan_text;
 mod release;
 mod remote;
 mod schedule;
