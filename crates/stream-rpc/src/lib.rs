@@ -18,8 +18,11 @@
 //! shapes will be a handful of strings, opaques and integers, which a few dozen lines cover
 //! with the bounds libvirt checks.
 
+pub mod client_runs;
+pub mod differential;
 mod frame;
 mod header;
+pub mod proxy;
 pub mod record;
 
 pub use frame::{Frame, FrameError, FrameReader, decode_frame};

@@ -11,3 +11,4 @@ mod releases;
 mod scenario_files;
 mod soak;
 mod sparse_file;
+mod wire;
