@@ -125,3 +125,60 @@ fn keepalives_count_as_answered_pings_not_by_number() {
     let error = compare(&expected, &unanswered).unwrap_err();
     assert!(error.contains("do not pair"), "{error}");
 }
+
+/// `s` as XDR writes a string: length, bytes, zero padding.
+fn xdr_string(s: &str) -> Vec<u8> {
+    let mut out = (s.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(s.as_bytes());
+    out.resize(4 + s.len().div_ceil(4) * 4, 0);
+    out
+}
+
+/// What libvirt 11.3's daemon says differently from 9.0's, to the same 9.0 clients (the
+/// recordings of `virtstream::it wire`): only the format string of "not found" errors
+/// (`remote_error.str1`, positional since 9.x: `%1$s`), and the run that kills it.
+#[test]
+fn libvirtd_11_3_answered_as_9_0_but_for_a_format_string_and_its_abort() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rpc");
+    let (new, old) = (
+        xdr_string("Storage volume not found: %1$s"),
+        xdr_string("Storage volume not found: %s"),
+    );
+    let mut reformatted = Vec::new();
+    for entry in std::fs::read_dir(fixtures.join("libvirt-9.0")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rec") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let read = |path: &std::path::Path| {
+            parse_recording(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let v9 = read(&path);
+        let mut v11 = read(&fixtures.join(format!("libvirt-11.3/{name}.rec")));
+        if name == "vol-upload-longer-than-length" {
+            // 9.0 answers the overflowing data with a STREAM ERROR; 11.3 aborts before it.
+            let error =
+                |r: &Record| r.header.kind == MessageType::STREAM && r.dir == Direction::ToClient;
+            assert!(v9.iter().any(error) && !v11.iter().any(error), "{name}");
+            continue;
+        }
+        for record in &mut v11 {
+            let Some(data) = record.data.as_mut() else {
+                continue;
+            };
+            if let Some(at) = data.windows(new.len()).position(|w| w == new.as_slice()) {
+                data.splice(at..at + new.len(), old.iter().copied());
+                record.len = data.len();
+                reformatted.push(name.clone());
+            }
+        }
+        assert_eq!(compare(&v9, &v11), Ok(()), "{name}");
+    }
+    reformatted.sort();
+    reformatted.dedup();
+    assert_eq!(
+        reformatted,
+        ["virtstream-upload-sparse-create", "vol-info-missing"]
+    );
+}
