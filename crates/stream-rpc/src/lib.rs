@@ -20,7 +20,9 @@
 
 mod frame;
 mod header;
+pub mod protocol;
 pub mod record;
+pub mod xdr;
 
 pub use frame::{Frame, FrameError, FrameReader, decode_frame};
 pub use header::{

@@ -2,6 +2,7 @@
 //! recordings under `fixtures/rpc/libvirt-9.0/` (they must parse and hang together).
 
 mod frames;
+mod payloads;
 mod proxy;
 mod recordings;
 mod records;
