@@ -22,6 +22,7 @@ mod frame;
 mod header;
 pub mod protocol;
 pub mod record;
+pub mod server;
 pub mod xdr;
 
 pub use frame::{Frame, FrameError, FrameReader, decode_frame};
@@ -29,3 +30,4 @@ pub use header::{
     HEADER_SIZE, Header, KEEPALIVE_PROGRAM, KEEPALIVE_VERSION, LEN_SIZE, MESSAGE_MAX, MessageType,
     PAYLOAD_MAX, REMOTE_PROGRAM, REMOTE_VERSION, Status,
 };
+pub use server::{Server, SimServer};
