@@ -67,11 +67,16 @@ fn pool_uuid(name: &str) -> [u8; 16] {
 }
 
 impl SimBackend {
+    /// Bytes in whole blocks (`st_blocks`): a data run ending inside a block takes all of it.
     fn block_allocation(&self, volume: &Volume) -> u64 {
+        let block = self.config().block_size;
         volume
             .layout()
-            .block_aligned(self.config().block_size)
-            .allocated_bytes()
+            .block_aligned(block)
+            .extents()
+            .iter()
+            .map(|run| run.length.div_ceil(block) * block)
+            .sum()
     }
 
     fn volume_info(&self, id: VolumeId, volume: &Volume) -> VolumeInfo {

@@ -116,6 +116,9 @@ pub const PROCEDURES: [u32; 25] = [
     p::STORAGE_VOL_GET_INFO_FLAGS,
 ];
 
+/// `VIR_STORAGE_VOL_GET_PHYSICAL`.
+const GET_PHYSICAL: u32 = 1;
+
 /// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` / `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
 const SPARSE_STREAM: u32 = 1;
 
@@ -310,11 +313,11 @@ impl Dispatcher {
             }
             p::STORAGE_VOL_GET_INFO => {
                 let args: StorageVolArgs = decode(payload)?;
-                self.vol_info(&args.vol)
+                self.vol_info(&args.vol, 0)
             }
             p::STORAGE_VOL_GET_INFO_FLAGS => {
                 let args: StorageVolFlagsArgs = decode(payload)?;
-                self.vol_info(&args.vol)
+                self.vol_info(&args.vol, args.flags)
             }
             p::STORAGE_VOL_GET_PATH => {
                 let args: StorageVolArgs = decode(payload)?;
@@ -340,13 +343,19 @@ impl Dispatcher {
         }
     }
 
-    fn vol_info(&self, vol: &Vol) -> Answer {
+    fn vol_info(&self, vol: &Vol, flags: u32) -> Answer {
         let info = sim(self.sim.volume(&volume_id(vol)))?;
+        // VIR_STORAGE_VOL_GET_PHYSICAL: `allocation` is the file's size, not its blocks.
+        let allocation = if flags & GET_PHYSICAL != 0 {
+            info.capacity
+        } else {
+            info.allocation
+        };
         reply(&StorageVolGetInfoRet {
             // VIR_STORAGE_VOL_FILE
             kind: 0,
             capacity: info.capacity,
-            allocation: info.allocation,
+            allocation,
         })
     }
 }
