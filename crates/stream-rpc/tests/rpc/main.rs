@@ -4,5 +4,7 @@
 mod frames;
 mod payloads;
 mod proxy;
+mod raw_client;
 mod recordings;
 mod records;
+mod served_raw;
