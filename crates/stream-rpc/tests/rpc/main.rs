@@ -7,4 +7,6 @@ mod proxy;
 mod raw_client;
 mod recordings;
 mod records;
+mod served_clients;
 mod served_raw;
+mod sparse_image;
