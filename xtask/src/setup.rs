@@ -7,12 +7,17 @@ use crate::util::{Cmd, Error, Result, find_on_path, project_root};
 
 /// Debian's packages for what the checks below look for. On Debian 12 the storage driver ships
 /// inside `libvirt-daemon` itself, so no separate driver package is needed.
-const PACKAGES: [&str; 4] = [
+const PACKAGES: [&str; 5] = [
     "libvirt-dev",
     "libvirt-daemon",
     "libvirt-clients",
     "pkg-config",
+    // stream-rpc's tests drive the served simulator with python3-libvirt too.
+    "python3-libvirt",
 ];
+
+/// Debian's python3, where python3-libvirt installs (not whatever python3 is first on PATH).
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
 const LIBVIRTD: &str = "/usr/sbin/libvirtd";
 
@@ -91,6 +96,12 @@ fn check() -> Vec<&'static str> {
 
     let virsh = find_on_path("virsh").map(|path| path.display().to_string());
     report("virsh", virsh, "not on PATH");
+
+    let python = Cmd::new(DEBIAN_PYTHON)
+        .args(["-c", "import libvirt; print(libvirt.getVersion())"])
+        .read_quietly()
+        .map(|version| format!("{DEBIAN_PYTHON}: libvirt {}", version.trim()));
+    report("python3-libvirt", python, "`import libvirt` fails in /usr/bin/python3");
 
     missing
 }
