@@ -426,6 +426,27 @@ pub fn no_volume(name: &str) -> Error {
     )
 }
 
+/// `virStorageVolLookupByKey` found nothing (libvirt quotes no key, measured:
+/// fixtures/rpc/libvirt-9.0/vol-info-missing.rec).
+pub fn no_volume_with_key(key: &str) -> Error {
+    Error::libvirt(
+        ErrorKind::NotFound,
+        code::NO_STORAGE_VOL,
+        domain::STORAGE,
+        format!("Storage volume not found: no storage vol with matching key {key}"),
+    )
+}
+
+/// `virStorageVolLookupByPath` found nothing (measured as the key's).
+pub fn no_volume_with_path(path: &str) -> Error {
+    Error::libvirt(
+        ErrorKind::NotFound,
+        code::NO_STORAGE_VOL,
+        domain::STORAGE,
+        format!("Storage volume not found: no storage vol with matching path '{path}'"),
+    )
+}
+
 /// `virDomainLookupByName` on the test driver found nothing. libvirt 9.0's
 /// `testDomainLookupByName` reports no name (measured), so neither does this.
 pub fn no_domain() -> Error {

@@ -23,10 +23,14 @@ pub mod differential;
 mod frame;
 mod header;
 pub mod proxy;
+pub mod protocol;
 pub mod record;
+pub mod server;
+pub mod xdr;
 
 pub use frame::{Frame, FrameError, FrameReader, decode_frame};
 pub use header::{
     HEADER_SIZE, Header, KEEPALIVE_PROGRAM, KEEPALIVE_VERSION, LEN_SIZE, MESSAGE_MAX, MessageType,
     PAYLOAD_MAX, REMOTE_PROGRAM, REMOTE_VERSION, Status,
 };
+pub use server::{Server, SimServer};

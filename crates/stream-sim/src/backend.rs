@@ -125,7 +125,7 @@ impl SimConfig {
 #[derive(Debug, Clone)]
 pub struct SimBackend {
     config: SimConfig,
-    storage: Arc<Mutex<Storage>>,
+    pub(crate) storage: Arc<Mutex<Storage>>,
     events: Arc<EventLoop>,
     connection: Arc<Connection>,
     /// The plan the next stream opened follows.
@@ -208,7 +208,7 @@ impl SimBackend {
     /// A new stream's state, following the injected fault plan (taken: one stream only).
     fn inner(&self, flags: StreamFlags) -> Result<StreamInner> {
         // virStreamNew stays in the client: it works on a dead connection; binding does not.
-        let plan = std::mem::take(&mut *self.lock_faults());
+        let plan = self.take_faults();
         plan.check(self.kind(), flags)?;
         let mut inner = StreamInner::new(
             self.kind(),
@@ -252,17 +252,7 @@ impl SimBackend {
                     sparse,
                 },
             ) => {
-                storage::lock(&self.storage).volume(volume)?;
-                self.seekable(volume, *offset)?;
-                let truncate = !self.config.breaks(Mutation::HolesDoNotTruncate);
-                let upload = Upload::new(
-                    self.storage.clone(),
-                    volume.clone(),
-                    *offset,
-                    *length,
-                    truncate,
-                    self.config.max_file_size,
-                );
+                let upload = self.prepare_upload(volume, *offset, *length)?;
                 inner.expect_upload(*offset, *length);
                 if self.config.release.write_errors_kill_the_daemon() {
                     inner.faults.kill_on_data_errors();
@@ -282,21 +272,8 @@ impl SimBackend {
                     sparse,
                 },
             ) => {
-                let (snapshot, layout) = self.snapshot(volume)?;
-                if *sparse && *offset > snapshot.size() {
-                    return Err(libvirt_errors::guard::sparse_download_past_end(
-                        *offset,
-                        snapshot.size(),
-                    ));
-                }
-                self.seekable(volume, *offset)?;
-                let end = range_end(snapshot.size(), *offset, *length);
-                let max_packet = if self.config.breaks(Mutation::WholeChunkPackets) {
-                    READ_CHUNK
-                } else {
-                    MAX_PACKET
-                };
-                let source = PacketSource::new(&layout, *offset, end, *sparse, max_packet);
+                let (snapshot, source) =
+                    self.prepare_download(volume, *offset, *length, *sparse)?;
                 let binding = Binding {
                     direction: Direction::Download,
                     sparse: *sparse,
@@ -318,17 +295,8 @@ impl SimBackend {
                     ..
                 },
             ) => {
-                // virDomainLookupByName, then testDomainScreenshot's virCheckFlags; every screen
-                // number gets the same image (Q20, Q22).
-                if name != TEST_DOMAIN {
-                    return Err(libvirt_errors::no_domain());
-                }
-                if *flags != 0 {
-                    return Err(libvirt_errors::screenshot_flags(*flags));
-                }
-                let mut screen = Volume::default();
-                screen.write(0, TEST_SCREENSHOT);
-                let size = TEST_SCREENSHOT.len() as u64;
+                let screen = prepare_screenshot(name, *flags)?;
+                let size = screen.size();
                 let binding = Binding {
                     direction: Direction::Download,
                     sparse: false,
@@ -338,8 +306,7 @@ impl SimBackend {
                     // Through a daemon (test+unix://): the daemon reads the image as it reads a
                     // volume and sends it in packets.
                     Profile::Remote => {
-                        let source =
-                            PacketSource::new(&screen.layout(), 0, size, false, MAX_PACKET);
+                        let source = screenshot_packets(&screen);
                         let download = RemoteDownload::new(screen, source, self.config.mutation);
                         TransferState::Remote(download)
                     }
@@ -361,6 +328,81 @@ impl SimBackend {
         }
         Ok(None)
     }
+}
+
+impl SimBackend {
+    /// The daemon's side of binding an upload: the volume must exist and `offset` be a place
+    /// its file can seek to. Shared by [`Backend::open`] and the wire server.
+    pub(crate) fn prepare_upload(
+        &self,
+        volume: &VolumeId,
+        offset: u64,
+        length: u64,
+    ) -> Result<Upload> {
+        storage::lock(&self.storage).volume(volume)?;
+        self.seekable(volume, offset)?;
+        let truncate = !self.config.breaks(Mutation::HolesDoNotTruncate);
+        Ok(Upload::new(
+            self.storage.clone(),
+            volume.clone(),
+            offset,
+            length,
+            truncate,
+            self.config.max_file_size,
+        ))
+    }
+
+    /// The daemon's side of binding a download: a snapshot of the volume and the packets it
+    /// sends for the range, after the checks libvirt 9.0 makes, in its order. Shared by
+    /// [`Backend::open`] and the wire server.
+    pub(crate) fn prepare_download(
+        &self,
+        volume: &VolumeId,
+        offset: u64,
+        length: u64,
+        sparse: bool,
+    ) -> Result<(Volume, PacketSource)> {
+        let (snapshot, layout) = self.snapshot(volume)?;
+        if sparse && offset > snapshot.size() {
+            return Err(libvirt_errors::guard::sparse_download_past_end(
+                offset,
+                snapshot.size(),
+            ));
+        }
+        self.seekable(volume, offset)?;
+        let end = range_end(snapshot.size(), offset, length);
+        let max_packet = if self.config.breaks(Mutation::WholeChunkPackets) {
+            READ_CHUNK
+        } else {
+            MAX_PACKET
+        };
+        let source = PacketSource::new(&layout, offset, end, sparse, max_packet);
+        Ok((snapshot, source))
+    }
+
+    /// The plan the next stream follows, taken (one stream only).
+    pub(crate) fn take_faults(&self) -> FaultPlan {
+        std::mem::take(&mut *self.lock_faults())
+    }
+}
+
+/// virDomainLookupByName, then testDomainScreenshot's virCheckFlags; every screen number gets
+/// the same image (Q20, Q22). The image as a volume the daemon reads.
+pub(crate) fn prepare_screenshot(name: &str, flags: u32) -> Result<Volume> {
+    if name != TEST_DOMAIN {
+        return Err(libvirt_errors::no_domain());
+    }
+    if flags != 0 {
+        return Err(libvirt_errors::screenshot_flags(flags));
+    }
+    let mut screen = Volume::default();
+    screen.write(0, TEST_SCREENSHOT);
+    Ok(screen)
+}
+
+/// Through a daemon (test+unix://) the screenshot is read as a volume is and sent in packets.
+pub(crate) fn screenshot_packets(screen: &Volume) -> PacketSource {
+    PacketSource::new(&screen.layout(), 0, screen.size(), false, MAX_PACKET)
 }
 
 impl SimBackend {

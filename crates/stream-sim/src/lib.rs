@@ -21,6 +21,7 @@
 //! ```
 
 mod backend;
+mod catalog;
 mod connection;
 mod copy;
 mod death;
@@ -33,6 +34,7 @@ mod plan_text;
 mod release;
 mod remote;
 mod schedule;
+mod served;
 mod storage;
 mod stream;
 mod upload;
@@ -42,9 +44,11 @@ pub use backend::{
     DEFAULT_POOL, EXT4_MAX_FILE_SIZE, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT,
     TEST_SCREENSHOT_MIME_TYPE,
 };
+pub use catalog::{POOL_CAPACITY, POOL_ROOT, PoolInfo, VolumeInfo, volume_path};
 pub use faults::{Fault, FaultPlan, InjectedError};
 pub use mutation::Mutation;
 pub use packets::{MAX_PACKET, READ_CHUNK};
 pub use release::Release;
 pub use schedule::WouldBlock;
+pub use served::{DownloadPacket, ServedDownload, ServedUpload};
 pub use stream::SimStream;

@@ -19,6 +19,18 @@ impl Storage {
         self.pools.entry(name.to_string()).or_default();
     }
 
+    /// The pools' names, sorted.
+    pub fn pool_names(&self) -> impl Iterator<Item = &str> {
+        self.pools.keys().map(String::as_str)
+    }
+
+    /// The pool named `name`, or libvirt's "pool not found".
+    pub fn pool(&self, name: &str) -> Result<&BTreeMap<String, Volume>> {
+        self.pools
+            .get(name)
+            .ok_or_else(|| libvirt_errors::no_pool(name))
+    }
+
     /// The pool named `name`, or libvirt's "pool not found".
     pub fn pool_mut(&mut self, name: &str) -> Result<&mut BTreeMap<String, Volume>> {
         self.pools

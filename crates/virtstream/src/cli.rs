@@ -38,6 +38,11 @@ pub enum Command {
     /// Play the operations of existing scenario files on a (real) backend and write its results
     /// into them.
     Record(ScenarioArgs),
+    /// Serve the simulator's pools, volumes and test domain on a unix socket, behind libvirt's
+    /// wire protocol: any libvirt client (virsh, python3-libvirt, Sys::Virt, virt programs)
+    /// connects to the URI it prints as to a libvirtd. No root, no libvirt daemon, no TCP.
+    /// SIGINT or SIGTERM stops it and removes the socket.
+    Serve(ServeArgs),
     /// Many random transfers through a daemon (aborts and daemon restarts among them), each
     /// checked against its source, under a watchdog, with memory sampled; then a report.
     Soak(SoakArgs),
@@ -88,6 +93,18 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
              like 4096, 512K, 16M or 1G"
         )
     })
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The socket to listen on; its directory must be yours and 0700. Default: a new private
+    /// directory under $TMPDIR, removed at exit.
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+    /// A volume of the pool `default` to start with, NAME=LAYOUT in the layout notation with
+    /// `+` between extents (`disk.raw=D4K+H1M+D10`); repeatable.
+    #[arg(long = "volume", value_name = "NAME=LAYOUT")]
+    pub volumes: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod daemon;
 mod interrupt;
 mod release;
 mod scenarios;
+mod serve;
 mod soak;
 mod transfer;
 
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         cli::Command::Daemon(args) => daemon::run(&args),
         cli::Command::Replay(args) => scenarios::replay(&args),
         cli::Command::Record(args) => scenarios::record(&args),
+        cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Soak(args) => return soak::run(&args),
     };
     match result {

@@ -3,6 +3,11 @@
 
 mod differential;
 mod frames;
+mod payloads;
 mod proxy;
+mod raw_client;
 mod recordings;
 mod records;
+mod served_clients;
+mod served_raw;
+mod sparse_image;

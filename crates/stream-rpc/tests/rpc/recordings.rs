@@ -13,7 +13,7 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rpc")
 }
 
-fn recordings() -> Vec<(String, Vec<Record>)> {
+pub fn recordings() -> Vec<(String, Vec<Record>)> {
     let dir = fixtures().join("libvirt-9.0");
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
