@@ -148,3 +148,16 @@ fn libvirtd_11_3_passes_its_recorded_messages_again_but_dies_of_an_upload_past_i
     assert!(died, "runs.txt has no {KILLS_11_3}");
     assert!(differences.is_empty(), "{}", differences.join("\n\n"));
 }
+
+/// `virtstream serve`'s engine: every recorded client run passes the messages libvirtd 9.0
+/// passed (what may differ is `stream_rpc::differential`'s, nothing else).
+#[test]
+fn the_served_simulator_passes_the_messages_libvirtd_passed() {
+    let server = stream_rpc::server::SimServer::start().expect("serve the simulator");
+    let dir = workdir();
+    let differences: Vec<String> = runs()
+        .iter()
+        .filter_map(|run| problems("9.0", run, &run_one(run, server.socket(), dir.path())))
+        .collect();
+    assert!(differences.is_empty(), "{}", differences.join("\n\n"));
+}
