@@ -7,6 +7,7 @@ mod daemon_cmd;
 mod faults;
 mod io_adapters;
 mod main_job;
+mod readme_serve;
 mod releases;
 mod scenario_files;
 mod soak;
