@@ -337,6 +337,17 @@ pub fn no_callback(kind: crate::StreamKind) -> Error {
     .with_kind(ErrorKind::InvalidOperation)
 }
 
+/// The daemon's write into `file` failed because the filesystem is full (Q16: the daemon's
+/// fdstream thread, `virFDStreamThreadDoWrite`).
+pub fn disk_full(file: &str) -> Error {
+    Error::libvirt(
+        ErrorKind::System,
+        code::SYSTEM_ERROR,
+        domain::STREAMS,
+        format!("Unable to write {file}: No space left on device"),
+    )
+}
+
 /// An upload wrote past its range: the daemon's write fails, reported at `finish`.
 pub fn no_space_left() -> Error {
     Error::libvirt(

@@ -8,6 +8,7 @@ use stream_core::{
     Transfer, VolumeId, domain, libvirt_errors,
 };
 
+use crate::catalog::volume_path;
 use crate::connection::Connection;
 use crate::death;
 use crate::events::EventLoop;
@@ -130,6 +131,8 @@ pub struct SimBackend {
     connection: Arc<Connection>,
     /// The plan the next stream opened follows.
     next_faults: Arc<Mutex<FaultPlan>>,
+    /// The plan every stream follows when none was injected for it.
+    every_stream: Arc<Mutex<FaultPlan>>,
 }
 
 impl SimBackend {
@@ -148,6 +151,7 @@ impl SimBackend {
             events: Arc::default(),
             connection: Arc::default(),
             next_faults: Arc::default(),
+            every_stream: Arc::default(),
         }
     }
 
@@ -156,6 +160,15 @@ impl SimBackend {
     /// makes that open fail, naming the rule.
     pub fn inject(&self, plan: FaultPlan) {
         *self.lock_faults() = plan;
+    }
+
+    /// Every stream opened from now on follows `plan`, each from its own first byte, unless
+    /// [`SimBackend::inject`] gave the next one a plan of its own (`virtstream serve --faults`).
+    pub fn inject_every(&self, plan: FaultPlan) {
+        *self
+            .every_stream
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = plan;
     }
 
     /// The daemon dies now: every stream on this connection, and every later call of the
@@ -254,6 +267,7 @@ impl SimBackend {
             ) => {
                 let upload = self.prepare_upload(volume, *offset, *length)?;
                 inner.expect_upload(*offset, *length);
+                inner.faults = std::mem::take(&mut inner.faults).writing(volume_path(volume));
                 if self.config.release.write_errors_kill_the_daemon() {
                     inner.faults.kill_on_data_errors();
                 }
@@ -272,6 +286,7 @@ impl SimBackend {
                     sparse,
                 },
             ) => {
+                inner.faults.check_direction(false)?;
                 let (snapshot, source) =
                     self.prepare_download(volume, *offset, *length, *sparse)?;
                 let binding = Binding {
@@ -295,6 +310,7 @@ impl SimBackend {
                     ..
                 },
             ) => {
+                inner.faults.check_direction(false)?;
                 let screen = prepare_screenshot(name, *flags)?;
                 let size = screen.size();
                 let binding = Binding {
@@ -382,7 +398,14 @@ impl SimBackend {
 
     /// The plan the next stream follows, taken (one stream only).
     pub(crate) fn take_faults(&self) -> FaultPlan {
-        std::mem::take(&mut *self.lock_faults())
+        let next = std::mem::take(&mut *self.lock_faults());
+        if !next.is_empty() {
+            return next;
+        }
+        self.every_stream
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 

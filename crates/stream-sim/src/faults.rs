@@ -24,7 +24,7 @@
 //! assert_eq!(stream.finish().unwrap_err(), error); // libvirt keeps a far-side error
 //! ```
 
-use stream_core::{Error, ErrorKind, Result, StreamFlags, StreamKind};
+use stream_core::{Error, ErrorKind, Result, StreamFlags, StreamKind, libvirt_errors};
 
 /// One thing that goes wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,23 @@ pub enum Fault {
     /// the stream and every other use of the connection fail as real libvirt 9.0 fails.
     DieAt {
         /// The transfer position where the daemon dies.
+        at: u64,
+    },
+    /// The far side stops answering at byte `at` (a daemon wedged on its disk): bytes before it
+    /// move, then nothing more does; the connection stays up. For clients' timeouts: on the
+    /// wire (`virtstream serve`) the transfer goes quiet while keepalives and other calls are
+    /// still answered; in process a NONBLOCK stream's data calls return `-2` from then on (a
+    /// blocking one would hang its caller, so a plan for one is refused).
+    StallAt {
+        /// The transfer position where the far side stops.
+        at: u64,
+    },
+    /// The filesystem under the pool fills at byte `at` of an upload: bytes before it are
+    /// written, then the daemon's write fails as libvirt 9.0's does on a full disk, 38/38
+    /// "Unable to write <volume>: No space left on device" (fixtures/libvirt-9.0 Q16), and the
+    /// error stays. Only an upload writes: a plan with it is refused for a download.
+    DiskFullAt {
+        /// The upload position where the filesystem is full.
         at: u64,
     },
 }
@@ -121,6 +138,16 @@ impl FaultPlan {
         self.with(Fault::DieAt { at })
     }
 
+    /// Also: the far side stops answering at byte `at`.
+    pub fn stall_at(self, at: u64) -> FaultPlan {
+        self.with(Fault::StallAt { at })
+    }
+
+    /// Also: the pool's filesystem is full at byte `at` of an upload.
+    pub fn disk_full_at(self, at: u64) -> FaultPlan {
+        self.with(Fault::DiskFullAt { at })
+    }
+
     /// Also `fault`.
     pub fn with(mut self, fault: Fault) -> FaultPlan {
         self.faults.push(fault);
@@ -159,10 +186,47 @@ impl FaultPlan {
                         "{fault:?}: a local stream runs in-process, there is no daemon connection to lose"
                     )));
                 }
+                Fault::StallAt { .. } if !flags.contains(StreamFlags::NONBLOCK) => {
+                    return Err(plan_error(format!(
+                        "{fault:?} on a blocking stream would hang its caller for ever: make it \
+                         NONBLOCK (its calls then return -2), or serve it (virtstream serve) so \
+                         the client's own timeout meets the stall"
+                    )));
+                }
                 _ => {}
             }
         }
         Ok(())
+    }
+
+    /// Refuse a plan that the daemon's side of a served stream cannot follow: the call-counted
+    /// faults are the client library's (which calls return -2 or move less), not the daemon's.
+    pub fn check_served(&self) -> Result<()> {
+        match self
+            .faults
+            .iter()
+            .find(|fault| matches!(fault, Fault::WouldBlockAt { .. } | Fault::ShortAt { .. }))
+        {
+            Some(fault) => Err(plan_error(format!(
+                "{fault:?} counts the client's calls; a served stream's faults are at byte \
+                 positions (error, die, stall, disk-full)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuse a plan with a full filesystem for a stream that does not upload.
+    pub fn check_direction(&self, uploads: bool) -> Result<()> {
+        match self
+            .faults
+            .iter()
+            .find(|f| matches!(f, Fault::DiskFullAt { .. }))
+        {
+            Some(fault) if !uploads => Err(plan_error(format!(
+                "{fault:?}: a full filesystem fails an upload's writes; this stream downloads"
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -187,6 +251,8 @@ pub enum Verdict {
     Fail(Error),
     /// The connection dies now.
     Die,
+    /// The far side has stopped answering: nothing moves, now or later.
+    Stall,
 }
 
 /// A plan being followed by one stream.
@@ -200,6 +266,8 @@ pub struct FaultRun {
     /// A far-side error reached by a data call kills the daemon instead (libvirt 11.3's upload
     /// write failure, see [`Release`](crate::Release)).
     data_errors_kill: bool,
+    /// The file a full filesystem fails to write (libvirt names the volume's path).
+    written: String,
 }
 
 impl FaultRun {
@@ -211,9 +279,21 @@ impl FaultRun {
         }
     }
 
+    /// An upload into `file` (named by a full filesystem's error: the volume's path, or its
+    /// name where the simulator has no path).
+    pub fn writing(mut self, file: impl Into<String>) -> FaultRun {
+        self.written = file.into();
+        self
+    }
+
     /// From now on a far-side error reached by a `send` or `recv` is the daemon's death there.
     pub fn kill_on_data_errors(&mut self) {
         self.data_errors_kill = true;
+    }
+
+    /// [`FaultPlan::check_direction`] of the plan followed.
+    pub fn check_direction(&self, uploads: bool) -> Result<()> {
+        self.plan.check_direction(uploads)
     }
 
     /// The far side's error, if one was raised: it precedes everything else.
@@ -262,7 +342,11 @@ impl FaultRun {
         for fault in &self.plan.faults {
             let (at, reached) = match fault {
                 Fault::ErrorAt { at, error } => (*at, Verdict::Fail(error.to_error())),
+                Fault::DiskFullAt { at } => {
+                    (*at, Verdict::Fail(libvirt_errors::disk_full(&self.written)))
+                }
                 Fault::DieAt { at } => (*at, Verdict::Die),
+                Fault::StallAt { at } => (*at, Verdict::Stall),
                 _ => continue,
             };
             if self.position >= at {

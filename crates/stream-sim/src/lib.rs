@@ -50,5 +50,5 @@ pub use mutation::Mutation;
 pub use packets::{MAX_PACKET, READ_CHUNK};
 pub use release::Release;
 pub use schedule::WouldBlock;
-pub use served::{DownloadPacket, ServedDownload, ServedUpload};
+pub use served::{DownloadPacket, Flow, ServedDownload, ServedUpload};
 pub use stream::SimStream;

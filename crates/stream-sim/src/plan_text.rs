@@ -7,6 +7,8 @@
 //! short call=3 max=100
 //! error at=64K code=38 domain=38 message="cannot read from stream: Input/output error"
 //! die at=1M
+//! stall at=2M
+//! disk-full at=512K
 //! ```
 //!
 //! Each line is a fault's name and `key=value` fields, every field required and none repeated;
@@ -60,6 +62,8 @@ impl fmt::Display for FaultPlan {
                     error.message.replace('\\', "\\\\").replace('"', "\\\"")
                 )?,
                 Fault::DieAt { at } => writeln!(f, "die at={at}")?,
+                Fault::StallAt { at } => writeln!(f, "stall at={at}")?,
+                Fault::DiskFullAt { at } => writeln!(f, "disk-full at={at}")?,
             }
         }
         Ok(())
@@ -91,9 +95,15 @@ fn fault(name: &str, mut fields: Fields) -> Result<Fault, String> {
         "die" => Fault::DieAt {
             at: fields.size("at")?,
         },
+        "stall" => Fault::StallAt {
+            at: fields.size("at")?,
+        },
+        "disk-full" => Fault::DiskFullAt {
+            at: fields.size("at")?,
+        },
         other => {
             return Err(format!(
-                "unknown fault `{other}` (known: would-block, short, error, die)"
+                "unknown fault `{other}` (known: would-block, short, error, die, stall, disk-full)"
             ));
         }
     };
@@ -200,7 +210,7 @@ mod tests {
     fn every_fault_reads_and_prints_back() {
         let text = "would-block call=2\nshort call=3 max=100\n\
             error at=65536 code=38 domain=38 message=\"cannot \\\"read\\\" \\\\ from stream\"\n\
-            die at=1048576\n";
+            die at=1048576\nstall at=7\ndisk-full at=8\n";
         let plan: FaultPlan = text.parse().unwrap();
         assert_eq!(plan.to_string(), text);
         let Fault::ErrorAt { error, .. } = &plan.faults()[2] else {
@@ -224,7 +234,7 @@ mod tests {
             ("die", "line 1: field `at` is missing"),
             ("\ndie at=1 at=2", "line 2: field `at` is given twice"),
             ("die at=1 code=3", "`die` has no field `code`"),
-            ("stall at=1", "unknown fault `stall`"),
+            ("stal at=1", "unknown fault `stal`"),
             ("die at=-1", "`at=-1`"),
             ("short call=x max=1", "`call=x`: not a call number"),
             ("error at=0 code=1 domain=1 message=\"open", "no closing"),

@@ -152,6 +152,8 @@ impl StreamInner {
             Verdict::Go { max, room } => Ok(Gate::Go { max, room }),
             Verdict::WouldBlock => Ok(Gate::WouldBlock),
             Verdict::Fail(error) => Err(error),
+            // Only NONBLOCK streams take a stall (FaultPlan::check): nothing comes, for ever.
+            Verdict::Stall => Ok(Gate::WouldBlock),
             Verdict::Die => {
                 self.connection.kill();
                 Err(self

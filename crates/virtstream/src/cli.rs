@@ -105,6 +105,11 @@ pub struct ServeArgs {
     /// `+` between extents (`disk.raw=D4K+H1M+D10`); repeatable.
     #[arg(long = "volume", value_name = "NAME=LAYOUT")]
     pub volumes: Vec<String>,
+    /// A fault plan every stream follows, one fault per line at byte positions: `error at=64K
+    /// code=38 domain=38 message="..."`, `die at=1M` (the connection is cut), `stall at=2M` (the
+    /// transfer goes quiet), `disk-full at=512K` (an upload's writes fail, ENOSPC).
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

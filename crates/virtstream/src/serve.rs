@@ -5,9 +5,12 @@ use std::io::Write;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+use std::path::Path;
 use stream_core::{Backend, Error, ErrorKind, Layout, Result, VolumeId};
 use stream_rpc::server::{Server, socket_dir};
-use stream_sim::{DEFAULT_POOL, Profile, SimBackend};
+
+use stream_conformance::scenario::{ReadError, read_scenario_file};
+use stream_sim::{DEFAULT_POOL, FaultPlan, Profile, SimBackend};
 
 use crate::cli::ServeArgs;
 
@@ -32,10 +35,41 @@ fn preload(sim: &SimBackend, spec: &str) -> Result<()> {
     sim.create_volume(&VolumeId::new(DEFAULT_POOL, name), &layout)
 }
 
+/// The plan of `--faults FILE`: a regular text file of at most 1 MiB, every fault one a served
+/// stream can follow.
+fn fault_plan(path: &Path) -> Result<FaultPlan> {
+    let refuse = |why: String| refused(format!("--faults {}: {why}", path.display()));
+    let text = read_scenario_file(path).map_err(|error| {
+        refuse(match error {
+            ReadError::NotRegular(kind) => {
+                format!("not a regular file (a {kind}); a fault plan must be a regular file")
+            }
+            ReadError::TooLarge => "larger than 1 MiB; a fault plan is a few lines".into(),
+            ReadError::NotText => "not UTF-8 text; a fault plan is text".into(),
+            ReadError::Io(error) => error.to_string(),
+        })
+    })?;
+    let plan: FaultPlan = text
+        .parse()
+        .map_err(|error: Error| refuse(error.message().to_string()))?;
+    plan.check_served()
+        .map_err(|error| refuse(error.message().to_string()))?;
+    Ok(plan)
+}
+
 pub fn run(args: &ServeArgs) -> Result<()> {
     let sim = SimBackend::new(Profile::Remote);
     for spec in &args.volumes {
         preload(&sim, spec)?;
+    }
+    if let Some(path) = &args.faults {
+        let plan = fault_plan(path)?;
+        eprintln!(
+            "virtstream serve: every stream follows the {} fault(s) of {}",
+            plan.faults().len(),
+            path.display()
+        );
+        sim.inject_every(plan);
     }
     // Taken before the socket exists, so a signal never leaves it behind.
     let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| {

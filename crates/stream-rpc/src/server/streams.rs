@@ -9,7 +9,12 @@
 //!   the daemon's first write failure goes out at once as `STREAM ERROR` with the
 //!   `remote_error`, then the stream is gone: later messages for it are dropped and nothing
 //!   confirms them (what libvirtd does; a client then reports the error it got);
-//! - a message for a serial with no stream is dropped, as libvirtd drops it.
+//! - a message for a serial with no stream is dropped, as libvirtd drops it;
+//! - a fault plan's point (`stream_sim::FaultPlan`, at byte positions): an error goes out as
+//!   `STREAM ERROR` and nothing confirms the stream after it; a death cuts the connection both
+//!   ways; a stall sends nothing more for a download and applies nothing more of an upload (its
+//!   finish is never confirmed), while the connection keeps answering calls and keepalives and an
+//!   abort is still confirmed.
 //!
 //! Where libvirtd is racy, the choice that never breaks a client: after an abort of a download,
 //! packets already written still arrive before the `OK` (the recording shows the same), and no
@@ -21,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 
-use stream_sim::{DownloadPacket, ServedDownload, ServedUpload};
+use stream_sim::{DownloadPacket, Flow, ServedDownload, ServedUpload};
 
 use crate::header::Header;
 use crate::protocol::StreamHole;
@@ -34,6 +39,8 @@ use crate::{Frame, MessageType, Status};
 #[derive(Debug)]
 struct Sending {
     stop: Arc<AtomicBool>,
+    /// Set by the thread when it sent a `STREAM ERROR`: nothing confirms the stream after it.
+    failed: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
@@ -50,6 +57,8 @@ impl Sending {
 enum Served {
     Upload(Box<ServedUpload>),
     Download(Sending),
+    /// An upload whose daemon stopped answering (a fault plan's stall).
+    StalledUpload,
 }
 
 /// The streams of one connection.
@@ -62,15 +71,20 @@ impl Streams {
     /// Starts sending `download` for the call `call` (whose REPLY is already sent).
     pub fn start_download(&mut self, call: Header, download: ServedDownload, writer: Arc<Writer>) {
         let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
+        let failed = Arc::new(AtomicBool::new(false));
+        let (stopped, failing) = (stop.clone(), failed.clone());
         let spawned = thread::Builder::new()
             .name(format!("serve-download-{}", call.serial))
-            .spawn(move || send_download(call, download, &writer, &stopped));
+            .spawn(move || send_download(call, download, &writer, &stopped, &failing));
         // No thread (the system is out of them): the client sees the stream end without data
         // and its finish is confirmed; nothing else on the connection is affected.
         if let Ok(thread) = spawned {
-            self.open
-                .insert(call.serial, Served::Download(Sending { stop, thread }));
+            let sending = Sending {
+                stop,
+                failed,
+                thread,
+            };
+            self.open.insert(call.serial, Served::Download(sending));
         }
     }
 
@@ -87,9 +101,14 @@ impl Streams {
             return Ok(());
         };
         match (served, h.kind, h.status) {
-            // Finish or abort of a download: stop sending, confirm.
+            // Finish or abort of a download: stop sending, confirm (unless the daemon's side
+            // failed: no OK follows an ERROR).
             (Served::Download(sending), MessageType::STREAM, Status::OK | Status::ERROR) => {
+                let failed = sending.failed.load(Ordering::SeqCst);
                 sending.stop();
+                if failed {
+                    return Ok(());
+                }
                 writer.answer(h, MessageType::STREAM, Status::OK, &[])
             }
             // Data for a download: libvirtd ignores it.
@@ -104,8 +123,13 @@ impl Streams {
                     writer.answer(h, MessageType::STREAM, Status::ERROR, &payload)
                 }
             },
-            (Served::Upload(_), MessageType::STREAM, Status::ERROR) => {
+            (Served::Upload(_) | Served::StalledUpload, MessageType::STREAM, Status::ERROR) => {
                 writer.answer(h, MessageType::STREAM, Status::OK, &[])
+            }
+            // A stalled daemon applies nothing and never confirms the finish.
+            (Served::StalledUpload, _, _) => {
+                self.open.insert(h.serial, Served::StalledUpload);
+                Ok(())
             }
             (Served::Upload(mut upload), kind, _) => {
                 let applied = if kind == MessageType::STREAM_HOLE {
@@ -123,14 +147,24 @@ impl Streams {
                     upload.data(&frame.payload).map_err(|e| remote_error(&e))
                 };
                 let failed = applied
+                    .as_ref()
                     .err()
+                    .cloned()
                     .or_else(|| upload.failure().map(|e| remote_error(&e)));
-                match failed {
-                    Some(error) => {
+                match (failed, applied) {
+                    (Some(error), _) => {
                         let payload = xdr::to_bytes(&error);
                         writer.answer(h, MessageType::STREAM, Status::ERROR, &payload)
                     }
-                    None => {
+                    (None, Ok(Flow::Die)) => {
+                        writer.cut();
+                        Ok(())
+                    }
+                    (None, Ok(Flow::Stall)) => {
+                        self.open.insert(h.serial, Served::StalledUpload);
+                        Ok(())
+                    }
+                    (None, _) => {
                         self.open.insert(h.serial, Served::Upload(upload));
                         Ok(())
                     }
@@ -151,7 +185,13 @@ impl Streams {
 
 /// The download thread: every packet, then the end; stops early when told or when the client
 /// is gone.
-fn send_download(call: Header, mut download: ServedDownload, writer: &Writer, stop: &AtomicBool) {
+fn send_download(
+    call: Header,
+    mut download: ServedDownload,
+    writer: &Writer,
+    stop: &AtomicBool,
+    failed: &AtomicBool,
+) {
     let mut buf = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         let sent = match download.next_packet(&mut buf) {
@@ -169,6 +209,23 @@ fn send_download(call: Header, mut download: ServedDownload, writer: &Writer, st
             }
             DownloadPacket::End => {
                 let _ = writer.answer(&call, MessageType::STREAM, Status::CONTINUE, &[]);
+                return;
+            }
+            DownloadPacket::Fail(error) => {
+                failed.store(true, Ordering::SeqCst);
+                let payload = xdr::to_bytes(&remote_error(&error));
+                let _ = writer.answer(&call, MessageType::STREAM, Status::ERROR, &payload);
+                return;
+            }
+            DownloadPacket::Die => {
+                writer.cut();
+                return;
+            }
+            DownloadPacket::Stall => {
+                // Silence until the client gives up (its abort or finish, or its end).
+                while !stop.load(Ordering::SeqCst) {
+                    thread::sleep(std::time::Duration::from_millis(20));
+                }
                 return;
             }
         };

@@ -48,6 +48,16 @@ impl Writer {
         }
     }
 
+    /// Cuts the connection both ways, as a daemon that dies does: the client's next read ends,
+    /// and so does this connection's reader.
+    pub fn cut(&self) {
+        let socket = self
+            .socket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = socket.shutdown(std::net::Shutdown::Both);
+    }
+
     /// A message answering `call` (same program, version, procedure and serial).
     pub fn answer(
         &self,

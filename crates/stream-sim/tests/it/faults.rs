@@ -346,6 +346,8 @@ mod as_text {
             (1..u64::MAX).prop_map(|call| Fault::WouldBlockAt { call }),
             (1..u64::MAX, 1..usize::MAX).prop_map(|(call, max)| Fault::ShortAt { call, max }),
             any::<u64>().prop_map(|at| Fault::DieAt { at }),
+            any::<u64>().prop_map(|at| Fault::StallAt { at }),
+            any::<u64>().prop_map(|at| Fault::DiskFullAt { at }),
             (any::<u64>(), any::<i32>(), any::<i32>(), "[ -~]{0,40}").prop_map(
                 |(at, code, domain, message)| {
                     let kind = libvirt_errors::kind_of(code, domain, &message);
