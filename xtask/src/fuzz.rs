@@ -8,7 +8,12 @@ use std::time::Instant;
 use crate::util::{Cmd, Error, Result, project_root};
 
 /// The targets, as `#[test]` names in `conformance/tests/fuzz.rs`.
-pub const TARGETS: [&str; 3] = ["scenario_parser", "layout_notation", "sim_sequences"];
+pub const TARGETS: [&str; 4] = [
+    "scenario_parser",
+    "layout_notation",
+    "sim_sequences",
+    "rpc_server",
+];
 
 /// Cases per target unless `--cases` says otherwise.
 pub const DEFAULT_CASES: u32 = 100_000;

@@ -175,6 +175,13 @@ fn accept_loop(listener: &UnixListener, sim: &SimBackend, stopping: &AtomicBool,
     }
 }
 
+/// Serves one client already connected on `socket` (one end of a socket pair, or an accepted
+/// connection) from `sim`, on this thread, until it leaves or sends what cannot be a message:
+/// what [`Server`] runs for each client. For fuzzing and for embedding the server elsewhere.
+pub fn serve_connection(socket: UnixStream, sim: SimBackend) {
+    connection::serve(socket, sim);
+}
+
 /// A server on a private temporary socket, for tests: `SimServer::start()`, point a client at
 /// [`SimServer::uri`], set volumes up or inject faults through [`SimServer::sim`]; dropping it
 /// stops the server and removes the socket and its directory.
