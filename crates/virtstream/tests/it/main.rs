@@ -9,5 +9,6 @@ mod io_adapters;
 mod main_job;
 mod releases;
 mod scenario_files;
+mod serve;
 mod soak;
 mod sparse_file;
