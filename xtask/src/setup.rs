@@ -101,7 +101,11 @@ fn check() -> Vec<&'static str> {
         .args(["-c", "import libvirt; print(libvirt.getVersion())"])
         .read_quietly()
         .map(|version| format!("{DEBIAN_PYTHON}: libvirt {}", version.trim()));
-    report("python3-libvirt", python, "`import libvirt` fails in /usr/bin/python3");
+    report(
+        "python3-libvirt",
+        python,
+        "`import libvirt` fails in /usr/bin/python3",
+    );
 
     missing
 }

@@ -71,7 +71,7 @@ impl ServedDownload {
 }
 
 /// An upload as the daemon serves it: each data or hole message goes into the volume as
-/// [`Upload`] puts it there (range, truncation, the first failure kept).
+/// the simulator's upload model puts it there (range, truncation, the first failure kept).
 #[derive(Debug)]
 pub struct ServedUpload {
     upload: Upload,

@@ -176,7 +176,8 @@ fn accept_loop(listener: &UnixListener, sim: &SimBackend, stopping: &AtomicBool,
 }
 
 /// A server on a private temporary socket, for tests: `SimServer::start()`, point a client at
-/// [`SimServer::uri`], set volumes up or inject faults through [`SimServer::sim`]; dropping it
+/// [`Server::uri`], set volumes up or inject faults through [`Server::sim`] (or
+/// [`SimServer::add_volume`], [`SimServer::inject`]); dropping it
 /// stops the server and removes the socket and its directory.
 #[derive(Debug)]
 pub struct SimServer {

@@ -36,7 +36,10 @@ fn serve_preloads_volumes_prints_its_uri_and_removes_its_socket_on_sigterm() {
         .expect("the URI line");
     if line.trim().is_empty() {
         let out = serve.wait_with_output().expect("wait");
-        panic!("serve printed no URI: {}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "serve printed no URI: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_eq!(
         line.trim(),
