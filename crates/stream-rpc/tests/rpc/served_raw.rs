@@ -299,3 +299,75 @@ fn sixty_four_clients_download_at_once_and_each_gets_every_byte() {
         assert!(client.join().unwrap() == expected, "a download differs");
     }
 }
+
+#[test]
+fn an_upload_takes_any_message_size_up_to_the_limit() {
+    let server = server();
+    server
+        .add_volume("v", &Layout::parse("H32M").unwrap())
+        .unwrap();
+    let mut client = RawClient::opened(server.socket());
+    let vol = lookup(&mut client, "v");
+    let args = StorageVolTransferArgs {
+        vol,
+        offset: 0,
+        length: 0,
+        flags: 0,
+    };
+    let serial = client.call(p::STORAGE_VOL_UPLOAD, &args);
+    assert_eq!(client.expect_next().header.status, Status::OK);
+    // The largest payload a message can carry: 32 MiB less the length word and header.
+    let big: Vec<u8> = (0..stream_rpc::PAYLOAD_MAX)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let data = client.header(
+        p::STORAGE_VOL_UPLOAD,
+        MessageType::STREAM,
+        serial,
+        Status::CONTINUE,
+    );
+    client.send(data, &big);
+    client.send(data, b"tail");
+    let finish = Header {
+        status: Status::OK,
+        ..data
+    };
+    client.send(finish, &[]);
+    assert_eq!(client.expect_next().header, finish);
+    let mut stored = vec![0; big.len() + 4];
+    let id = stream_core::VolumeId::new("default", "v");
+    stream_core::Backend::read_volume(server.sim(), &id, 0, &mut stored).unwrap();
+    assert!(stored[..big.len()] == big[..] && &stored[big.len()..] == b"tail");
+}
+
+#[test]
+fn a_client_that_vanishes_mid_download_leaves_the_server_serving() {
+    let server = server();
+    server
+        .add_volume("big", &Layout::parse("D256M").unwrap())
+        .unwrap();
+    for _ in 0..4 {
+        let mut client = RawClient::opened(server.socket());
+        let vol = lookup(&mut client, "big");
+        let args = StorageVolTransferArgs {
+            vol,
+            offset: 0,
+            length: 0,
+            flags: 0,
+        };
+        client.call(p::STORAGE_VOL_DOWNLOAD, &args);
+        assert_eq!(client.expect_next().header.status, Status::OK);
+        client.expect_next();
+        // Gone, with most of 256 MiB unsent and the socket's buffer full.
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.connections() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connections of vanished clients remain"
+        );
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut client = RawClient::opened(server.socket());
+    lookup(&mut client, "big");
+}
