@@ -22,7 +22,7 @@ mod writer;
 
 use std::io;
 use std::net::Shutdown;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,6 +66,9 @@ impl Server {
         socket_dir::check_socket_path(socket)?;
         let io_error = |e| SocketDirError::Io(socket.to_path_buf(), e);
         let listener = UnixListener::bind(socket).map_err(io_error)?;
+        // The directory already keeps others out; the socket says so too (the rule: 0700).
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o700))
+            .map_err(io_error)?;
         let meta = std::fs::symlink_metadata(socket).map_err(io_error)?;
         let stopping = Arc::new(AtomicBool::new(false));
         let live: Live = Arc::default();
