@@ -15,7 +15,7 @@ use stream_rpc::xdr;
 use stream_rpc::{Header, KEEPALIVE_PROGRAM, MessageType, SimServer, Status};
 
 use crate::raw_client::RawClient;
-use crate::recordings::recordings;
+use crate::recordings::{readme_procedures, recordings};
 
 fn server() -> SimServer {
     SimServer::start().expect("start the server")
@@ -370,4 +370,26 @@ fn a_client_that_vanishes_mid_download_leaves_the_server_serving() {
     }
     let mut client = RawClient::opened(server.socket());
     lookup(&mut client, "big");
+}
+
+#[test]
+fn the_server_answers_exactly_the_readmes_procedures() {
+    let listed = readme_procedures();
+    let answered: std::collections::BTreeSet<u32> = stream_rpc::server::PROCEDURES.into();
+    assert_eq!(answered, listed);
+    let server = server();
+    let mut client = RawClient::opened(server.socket());
+    let unknown = |client: &mut RawClient, procedure: u32| {
+        client.call(procedure, &());
+        let reply = client.expect_next();
+        let error = xdr::from_bytes::<RemoteError>(&reply.payload).ok();
+        error.and_then(|e| e.message) == Some(format!("unknown procedure: {procedure}"))
+    };
+    for procedure in 0..400 {
+        assert_eq!(
+            unknown(&mut client, procedure),
+            !listed.contains(&procedure),
+            "procedure {procedure}"
+        );
+    }
 }
