@@ -9,7 +9,9 @@
 //!   the daemon's first write failure goes out at once as `STREAM ERROR` with the
 //!   `remote_error`, then the stream is gone: later messages for it are dropped and nothing
 //!   confirms them (what libvirtd does; a client then reports the error it got);
-//! - a message for a serial with no stream is dropped, as libvirtd drops it.
+//! - a message for a serial with no stream is dropped, as libvirtd drops it;
+//! - a bad hole (length below 1, flags) gets the daemon's refusal as `STREAM ERROR`, where
+//!   libvirtd 9.0 drops the upload silently (see [`ServedUpload::hole`]).
 //!
 //! Where libvirtd is racy, the choice that never breaks a client: after an abort of a download,
 //! packets already written still arrive before the `OK` (the recording shows the same), and no
@@ -110,13 +112,9 @@ impl Streams {
             (Served::Upload(mut upload), kind, _) => {
                 let applied = if kind == MessageType::STREAM_HOLE {
                     match xdr::from_bytes::<StreamHole>(&frame.payload) {
-                        Ok(hole) if hole.length >= 0 => upload
-                            .hole(hole.length as u64)
+                        Ok(hole) => upload
+                            .hole(hole.length, hole.flags)
                             .map_err(|e| remote_error(&e)),
-                        Ok(hole) => Err(rpc_error(format!(
-                            "stream hole length {} is negative",
-                            hole.length
-                        ))),
                         Err(_) => Err(rpc_error("Unable to decode message payload")),
                     }
                 } else {

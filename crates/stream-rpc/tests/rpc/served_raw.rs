@@ -393,3 +393,53 @@ fn the_server_answers_exactly_the_readmes_procedures() {
         );
     }
 }
+
+#[test]
+fn a_bad_hole_is_refused_aloud_where_libvirtd_drops_the_upload_silently() {
+    let server = server();
+    server
+        .add_volume("v", &Layout::parse("H8K").unwrap())
+        .unwrap();
+    let mut client = RawClient::opened(server.socket());
+    let vol = lookup(&mut client, "v");
+    for (hole, message) in [
+        (
+            StreamHole {
+                length: 0,
+                flags: 0,
+            },
+            "length in virFDStreamSendHole must be greater than zero",
+        ),
+        (
+            StreamHole {
+                length: 4096,
+                flags: 1,
+            },
+            "unsupported flags (0x1) in function virFDStreamSendHole",
+        ),
+    ] {
+        let args = StorageVolTransferArgs {
+            vol: vol.clone(),
+            offset: 0,
+            length: 0,
+            flags: 1,
+        };
+        let serial = client.call(p::STORAGE_VOL_UPLOAD, &args);
+        assert_eq!(client.expect_next().header.status, Status::OK);
+        let h = client.header(
+            p::STORAGE_VOL_UPLOAD,
+            MessageType::STREAM_HOLE,
+            serial,
+            Status::CONTINUE,
+        );
+        client.send(h, &xdr::to_bytes(&hole));
+        let error = client.expect_next();
+        assert_eq!(
+            (error.header.kind, error.header.status),
+            (MessageType::STREAM, Status::ERROR)
+        );
+        let error: RemoteError = xdr::from_bytes(&error.payload).unwrap();
+        assert_eq!((error.code, error.domain), (8, 38));
+        assert_eq!(error.message.as_deref(), Some(message));
+    }
+}
