@@ -71,15 +71,21 @@ impl Streams {
         // No thread (the system is out of them): the client sees the stream end without data
         // and its finish is confirmed; nothing else on the connection is affected.
         if let Ok(thread) = spawned {
-            self.open
-                .insert(call.serial, Served::Download(Sending { stop, thread }));
+            self.replace(call.serial, Served::Download(Sending { stop, thread }));
         }
     }
 
     /// Receives an upload for the call `call` (whose REPLY is already sent).
     pub fn start_upload(&mut self, call: Header, upload: ServedUpload) {
-        self.open
-            .insert(call.serial, Served::Upload(Box::new(upload)));
+        self.replace(call.serial, Served::Upload(Box::new(upload)));
+    }
+
+    /// A new stream under `serial`: a client that reuses the serial of an open stream ends the
+    /// old one (a download's thread is stopped, not left running unowned).
+    fn replace(&mut self, serial: u32, served: Served) {
+        if let Some(Served::Download(sending)) = self.open.insert(serial, served) {
+            sending.stop();
+        }
     }
 
     /// A `STREAM` or `STREAM_HOLE` message from the client.
