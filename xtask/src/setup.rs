@@ -1,23 +1,27 @@
-//! `cargo xtask setup`: makes sure libvirt's headers, daemon and client are on this machine,
-//! installing them with apt-get when it can.
+//! `cargo xtask setup`: makes sure libvirt's headers, daemon and client, and the other libvirt
+//! clients the `virtstream serve` tests drive (libvirt-python with pytest, Sys::Virt), are on this
+//! machine, installing them with apt-get when it can.
 
 use std::path::Path;
 
 use crate::util::{Cmd, Error, Result, find_on_path, project_root};
 
 /// Debian's packages for what the checks below look for. On Debian 12 the storage driver ships
-/// inside `libvirt-daemon` itself, so no separate driver package is needed.
-const PACKAGES: [&str; 5] = [
+/// inside `libvirt-daemon` itself, so no separate driver package is needed. The clients are
+/// Debian's own builds against the same libvirt 9.0, as a user of the distribution has them.
+const PACKAGES: [&str; 7] = [
     "libvirt-dev",
     "libvirt-daemon",
     "libvirt-clients",
     "pkg-config",
-    // stream-rpc's tests drive the served simulator with python3-libvirt too.
     "python3-libvirt",
+    "python3-pytest",
+    "libsys-virt-perl",
 ];
 
-/// Debian's python3, where python3-libvirt installs (not whatever python3 is first on PATH).
-const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+/// Debian's Python, which `python3-libvirt` and `python3-pytest` install into (a `python3`
+/// earlier on PATH, e.g. pyenv's, has neither).
+pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 
 const LIBVIRTD: &str = "/usr/sbin/libvirtd";
 
@@ -97,14 +101,24 @@ fn check() -> Vec<&'static str> {
     let virsh = find_on_path("virsh").map(|path| path.display().to_string());
     report("virsh", virsh, "not on PATH");
 
-    let python = Cmd::new(DEBIAN_PYTHON)
-        .args(["-c", "import libvirt; print(libvirt.getVersion())"])
+    let python = Cmd::new(SYSTEM_PYTHON)
+        .args(["-c", "import libvirt, pytest"])
         .read_quietly()
-        .map(|version| format!("{DEBIAN_PYTHON}: libvirt {}", version.trim()));
+        .is_some();
     report(
-        "python3-libvirt",
-        python,
-        "`import libvirt` fails in /usr/bin/python3",
+        "libvirt-python and pytest",
+        python.then(|| format!("{SYSTEM_PYTHON}: import libvirt, pytest")),
+        &format!("`{SYSTEM_PYTHON} -c 'import libvirt, pytest'` failed"),
+    );
+
+    let perl = Cmd::new("perl")
+        .args(["-MSys::Virt", "-e", "1"])
+        .read_quietly()
+        .is_some();
+    report(
+        "Sys::Virt",
+        perl.then(|| "perl -MSys::Virt".to_owned()),
+        "`perl -MSys::Virt -e 1` failed",
     );
 
     missing

@@ -7,6 +7,25 @@ pub mod daemon_gone;
 use crate::error::{code, domain};
 use crate::{Error, ErrorKind};
 
+/// The kind of an error libvirt reported with `libvirt_code`, `domain` and `message`: one
+/// mapping for every place such an error enters (the binding's `virGetLastError`, a fault plan's
+/// injected error, a server's `remote_error`).
+pub fn kind_of(libvirt_code: i32, domain: i32, message: &str) -> ErrorKind {
+    if daemon_gone::is_daemon_gone(libvirt_code, domain, message) {
+        return ErrorKind::Disconnected;
+    }
+    match libvirt_code {
+        code::NO_SUPPORT => ErrorKind::NotSupported,
+        code::INVALID_ARG => ErrorKind::InvalidArgument,
+        code::OPERATION_INVALID | code::STORAGE_VOL_EXIST => ErrorKind::InvalidOperation,
+        code::SYSTEM_ERROR => ErrorKind::System,
+        code::RPC => ErrorKind::Rpc,
+        code::NO_DOMAIN | code::NO_STORAGE_POOL | code::NO_STORAGE_VOL => ErrorKind::NotFound,
+        code::OPERATION_FAILED if message.ends_with("stream is closed") => ErrorKind::Closed,
+        _ => ErrorKind::Internal,
+    }
+}
+
 /// libvirt's public function names, as they appear in "not supported" errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Call {

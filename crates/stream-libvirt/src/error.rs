@@ -1,8 +1,7 @@
 //! libvirt's errors as `stream_core::Error`: code, domain and message carried unchanged, plus a
 //! kind chosen from the code.
 
-use stream_core::libvirt_errors::daemon_gone;
-use stream_core::{Error, ErrorKind, ErrorLevel, code};
+use stream_core::{Error, ErrorLevel, libvirt_errors};
 
 /// The error libvirt recorded for this thread's last failed call.
 pub fn last_error() -> Error {
@@ -14,7 +13,7 @@ pub fn from_virt(error: &virt::error::Error) -> Error {
     let code = error.code().to_raw() as i32;
     let domain = error.domain().to_raw() as i32;
     Error::libvirt(
-        kind_of(code, domain, error.message()),
+        libvirt_errors::kind_of(code, domain, error.message()),
         code,
         domain,
         error.message(),
@@ -30,25 +29,10 @@ fn level_of(level: virt::error::ErrorLevel) -> ErrorLevel {
     }
 }
 
-fn kind_of(libvirt_code: i32, domain: i32, message: &str) -> ErrorKind {
-    if daemon_gone::is_daemon_gone(libvirt_code, domain, message) {
-        return ErrorKind::Disconnected;
-    }
-    match libvirt_code {
-        code::NO_SUPPORT => ErrorKind::NotSupported,
-        code::INVALID_ARG => ErrorKind::InvalidArgument,
-        code::OPERATION_INVALID | code::STORAGE_VOL_EXIST => ErrorKind::InvalidOperation,
-        code::SYSTEM_ERROR => ErrorKind::System,
-        code::RPC => ErrorKind::Rpc,
-        code::NO_DOMAIN | code::NO_STORAGE_POOL | code::NO_STORAGE_VOL => ErrorKind::NotFound,
-        code::OPERATION_FAILED if message.ends_with("stream is closed") => ErrorKind::Closed,
-        _ => ErrorKind::Internal,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stream_core::code;
     use virt::sys;
 
     /// stream-core names libvirt's numbers without linking libvirt; here they meet the headers.

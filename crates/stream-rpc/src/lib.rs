@@ -32,9 +32,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod client_runs;
+pub mod differential;
 mod frame;
 mod header;
 pub mod protocol;
+pub mod proxy;
 pub mod record;
 pub mod server;
 pub mod xdr;

@@ -88,7 +88,8 @@ impl InjectedError {
     }
 }
 
-/// What a stream does when things go wrong; empty by default.
+/// What a stream does when things go wrong; empty by default. It reads from and prints as text
+/// (one fault per line, see the `FromStr` impl) so a plan can be kept in a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultPlan {
     faults: Vec<Fault>,

@@ -30,6 +30,7 @@ mod faults;
 mod local;
 mod mutation;
 mod packets;
+mod plan_text;
 mod release;
 mod remote;
 mod schedule;

@@ -207,11 +207,15 @@ pub enum BackendName {
     Daemon,
     /// Real libvirt's test driver through that libvirtd (test+unix:///default on its socket): the screenshot as a remote stream.
     TestDaemon,
+    /// Real libvirt (libvirt.so as the client) talking to `virtstream serve`'s simulator, served in this process on a private socket.
+    Served,
+    /// The same through the test driver's URI (test+unix:///default on the served socket): the screenshot as a remote stream.
+    ServedTest,
 }
 
 #[derive(Debug, Args)]
 pub struct ConformanceArgs {
-    /// Backends to check (default: all five).
+    /// Backends to check (default: all seven).
     #[arg(long = "backend", value_enum)]
     pub backends: Vec<BackendName>,
     /// Replay the scenarios under DIR (*.scn, recursively; each directory a group) instead of

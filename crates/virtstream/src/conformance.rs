@@ -21,6 +21,7 @@ use stream_libvirt::daemon::{
 };
 use stream_sim::{Profile, SimBackend, SimConfig, WouldBlock};
 use virtstream::killable::DaemonKillable;
+use virtstream::served::ServedSim;
 
 use crate::cli::{BackendName, ConformanceArgs};
 use crate::release;
@@ -57,6 +58,8 @@ pub fn open(name: BackendName) -> Result<Box<dyn Backend>, String> {
                     .map_err(|error| format!("test driver through the daemon {uri}: {error}"))?,
             )
         }
+        BackendName::Served => Box::new(ServedSim::start()?),
+        BackendName::ServedTest => Box::new(ServedSim::start_test_driver()?),
     })
 }
 
@@ -81,34 +84,105 @@ pub fn label(name: BackendName) -> String {
         BackendName::Test => format!("test{suffix}"),
         BackendName::Daemon => format!("daemon{suffix}"),
         BackendName::TestDaemon => format!("test-daemon{suffix}"),
+        BackendName::Served => "served".to_owned(),
+        BackendName::ServedTest => "served-test".to_owned(),
     }
 }
 
 type Row = (String, String, Vec<Outcome>);
 
-/// The differential properties (a fresh simulator's remote profile against the daemon), when the
-/// daemon column was asked for: one row each, reported in the daemon's column and in
-/// sim-remote's if that is shown (skipped when the daemon is unavailable).
-fn differential_rows(columns: &Columns<'_>, cases: u32) -> Vec<Row> {
+/// The columns the simulator is compared with, message by message of the differentials: the
+/// real daemon, and the simulator served over libvirt's wire protocol to real libvirt.
+const COMPARED: [BackendName; 2] = [BackendName::Daemon, BackendName::Served];
+
+/// One comparison per compared column that is shown: its verdicts, from `check` when the column
+/// is available.
+fn compared_verdicts(
+    columns: &Columns<'_>,
+    count: usize,
+    check: impl Fn(BackendName) -> Vec<Outcome>,
+) -> Vec<(String, Vec<Outcome>)> {
     let names = columns.names();
-    let asked = |name: BackendName| names.iter().any(|shown| *shown == label(name));
-    if !asked(BackendName::Daemon) {
-        return Vec::new();
+    COMPARED
+        .into_iter()
+        .filter(|name| names.iter().any(|shown| *shown == label(*name)))
+        .map(|name| {
+            let verdicts = if columns.is_available(&label(name)) {
+                check(name)
+            } else {
+                let why = format!(
+                    "compares sim-remote with {}: it is unavailable",
+                    label(name)
+                );
+                vec![Outcome::Skipped(why); count]
+            };
+            (label(name), verdicts)
+        })
+        .collect()
+}
+
+/// Rows of a differential: each compared column gets its own verdict; sim-remote's cell fails if
+/// any comparison failed, and passes if one ran and none failed.
+fn compared_rows(
+    columns: &Columns<'_>,
+    ids: Vec<String>,
+    section: &str,
+    compared: &[(String, Vec<Outcome>)],
+) -> Vec<Row> {
+    ids.into_iter()
+        .enumerate()
+        .map(|(at, id)| {
+            let outcomes = columns.each(|name| {
+                if name == label(BackendName::SimRemote) {
+                    combined(compared.iter().map(|(_, verdicts)| &verdicts[at]))
+                } else if let Some((_, verdicts)) = compared.iter().find(|(c, _)| c == name) {
+                    verdicts[at].clone()
+                } else {
+                    Outcome::Skipped(
+                        "compares sim-remote with the daemon or the served simulator".into(),
+                    )
+                }
+            });
+            (id, section.to_string(), outcomes)
+        })
+        .collect()
+}
+
+fn combined<'a>(verdicts: impl Iterator<Item = &'a Outcome>) -> Outcome {
+    let verdicts: Vec<&Outcome> = verdicts.collect();
+    let failures: Vec<&str> = verdicts
+        .iter()
+        .filter_map(|verdict| match verdict {
+            Outcome::Fail(why) => Some(why.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !failures.is_empty() {
+        Outcome::Fail(failures.join("; "))
+    } else if verdicts
+        .iter()
+        .any(|verdict| matches!(verdict, Outcome::Pass))
+    {
+        Outcome::Pass
+    } else {
+        Outcome::Skipped(
+            "nothing to compare with: the daemon and the served simulator are unavailable".into(),
+        )
     }
-    let compared =
-        |name: &str| name == label(BackendName::Daemon) || name == label(BackendName::SimRemote);
-    let ids = [
+}
+
+/// The differential properties (a fresh simulator's remote profile against the daemon, and
+/// against the served simulator through real libvirt), when such a column was asked for.
+fn differential_rows(columns: &Columns<'_>, cases: u32) -> Vec<Row> {
+    let ids = vec![
         format!("differential/steps ({cases} cases)"),
         format!("differential/nonblock ({cases} cases)"),
     ];
-    let verdicts: Vec<Outcome> = if !columns.is_available(&label(BackendName::Daemon)) {
-        let why = "compares sim-remote with the daemon: the daemon is unavailable";
-        vec![Outcome::Skipped(why.into()); ids.len()]
-    } else {
+    let compared = compared_verdicts(columns, ids.len(), |name| {
         // A connection of its own: the rules' connection has been through every misuse by now.
-        match open(BackendName::Daemon) {
-            Err(why) => vec![Outcome::Fail(why); ids.len()],
-            Ok(daemon) => {
+        match open(name) {
+            Err(why) => vec![Outcome::Fail(why); 2],
+            Ok(real) => {
                 let sim = || SimBackend::new(Profile::Remote);
                 let nonblock_sim = || {
                     SimBackend::with_config(
@@ -116,8 +190,8 @@ fn differential_rows(columns: &Columns<'_>, cases: u32) -> Vec<Row> {
                     )
                 };
                 [
-                    check_steps(daemon.as_ref(), sim, cases, 4096),
-                    check_nonblock(daemon.as_ref(), nonblock_sim, cases, 4096),
+                    check_steps(real.as_ref(), sim, cases, 4096),
+                    check_nonblock(real.as_ref(), nonblock_sim, cases, 4096),
                 ]
                 .into_iter()
                 .map(|result| match result {
@@ -127,20 +201,11 @@ fn differential_rows(columns: &Columns<'_>, cases: u32) -> Vec<Row> {
                 .collect()
             }
         }
-    };
-    ids.into_iter()
-        .zip(verdicts)
-        .map(|(id, verdict)| {
-            let outcomes = columns.each(|name| {
-                if compared(name) {
-                    verdict.clone()
-                } else {
-                    Outcome::Skipped("compares sim-remote with the daemon".into())
-                }
-            });
-            (id, "prop".to_string(), outcomes)
-        })
-        .collect()
+    });
+    if compared.is_empty() {
+        return Vec::new();
+    }
+    compared_rows(columns, ids, "prop", &compared)
 }
 
 /// Random transfers whose daemon is killed part-way, per run: each starts a daemon.
@@ -156,35 +221,35 @@ fn killable(name: &str) -> Result<MakeKillable<'static>, String> {
         Ok(&make_sim)
     } else if name == label(BackendName::Daemon) {
         Ok(&DaemonKillable::make)
+    } else if name == label(BackendName::Served) {
+        Ok(&ServedSim::make)
     } else if name == label(BackendName::TestDaemon) {
         // Its daemon is the daemon column's, shared by every column: not one to kill.
         Err("the fault rules kill a daemon of their own: the daemon column's".into())
+    } else if name == label(BackendName::ServedTest) {
+        Err("the fault rules kill a served simulator of their own: the served column's".into())
     } else {
         Err("in-process driver: there is no daemon to kill".into())
     }
 }
 
 /// The faults group: the fault rules on every backend with a daemon to kill (a fresh one per
-/// rule), then the death differential in the sim-remote and daemon columns.
+/// rule), then the death differential: the simulator against a killed daemon, and against a
+/// served simulator cut off from real libvirt.
 fn faults_rows(columns: &Columns<'_>) -> Vec<Row> {
     let mut rows = fault_rows(columns, killable);
-    let verdict = if columns.is_available(&label(BackendName::Daemon)) {
-        match check_deaths(&DaemonKillable::make, DEATH_CASES) {
+    let compared = compared_verdicts(columns, 1, |name| {
+        let make = match killable(&label(name)) {
+            Ok(make) => make,
+            Err(why) => return vec![Outcome::Skipped(why)],
+        };
+        vec![match check_deaths(make, DEATH_CASES) {
             Ok(()) => Outcome::Pass,
             Err(why) => Outcome::Fail(why),
-        }
-    } else {
-        Outcome::Skipped("needs the daemon".into())
-    };
-    let outcomes = columns.each(|name| match killable(name) {
-        Ok(_) => verdict.clone(),
-        Err(why) => Outcome::Skipped(why),
+        }]
     });
-    rows.push((
-        format!("faults/differential ({DEATH_CASES} deaths)"),
-        "F".to_string(),
-        outcomes,
-    ));
+    let id = format!("faults/differential ({DEATH_CASES} deaths)");
+    rows.extend(compared_rows(columns, vec![id], "F", &compared));
     rows
 }
 
@@ -231,6 +296,8 @@ pub fn run(args: &ConformanceArgs) -> ExitCode {
             BackendName::Test,
             BackendName::Daemon,
             BackendName::TestDaemon,
+            BackendName::Served,
+            BackendName::ServedTest,
         ]
     } else {
         args.backends.clone()

@@ -4,6 +4,7 @@
 
 pub mod io;
 pub mod killable;
+pub mod served;
 pub mod sparse_file;
 
 pub use io::{StreamReader, StreamWriter};

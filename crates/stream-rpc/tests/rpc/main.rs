@@ -1,6 +1,7 @@
 //! stream-rpc's integration tests: framing round trips and refusals, the record format, and the
 //! recordings under `fixtures/rpc/libvirt-9.0/` (they must parse and hang together).
 
+mod differential;
 mod frames;
 mod payloads;
 mod proxy;

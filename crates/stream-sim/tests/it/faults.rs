@@ -333,3 +333,35 @@ fn what_the_client_already_received_comes_before_the_error() {
         Err(daemon_gone::end_of_file())
     );
 }
+
+mod as_text {
+    //! A plan written as text (`virtstream serve --faults FILE`) reads back as the same plan.
+
+    use proptest::prelude::*;
+    use stream_core::libvirt_errors;
+    use stream_sim::{Fault, FaultPlan, InjectedError};
+
+    fn fault() -> impl Strategy<Value = Fault> {
+        prop_oneof![
+            (1..u64::MAX).prop_map(|call| Fault::WouldBlockAt { call }),
+            (1..u64::MAX, 1..usize::MAX).prop_map(|(call, max)| Fault::ShortAt { call, max }),
+            any::<u64>().prop_map(|at| Fault::DieAt { at }),
+            (any::<u64>(), any::<i32>(), any::<i32>(), "[ -~]{0,40}").prop_map(
+                |(at, code, domain, message)| {
+                    let kind = libvirt_errors::kind_of(code, domain, &message);
+                    let error = InjectedError::new(kind, code, domain, message);
+                    Fault::ErrorAt { at, error }
+                }
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn a_printed_plan_reads_back_as_itself(faults in prop::collection::vec(fault(), 0..6)) {
+            let plan = faults.into_iter().fold(FaultPlan::new(), FaultPlan::with);
+            let text = plan.to_string();
+            prop_assert_eq!(text.parse::<FaultPlan>().unwrap(), plan, "{}", text);
+        }
+    }
+}

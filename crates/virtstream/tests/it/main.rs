@@ -12,3 +12,4 @@ mod scenario_files;
 mod serve;
 mod soak;
 mod sparse_file;
+mod wire;

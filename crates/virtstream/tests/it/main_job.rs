@@ -433,8 +433,24 @@ fn without_root_every_other_backend_runs_and_the_daemon_columns_are_unavailable(
     let table = table(&out);
     assert_eq!(
         table.columns,
-        ["sim-remote", "sim-local", "test", "daemon", "test-daemon"]
+        [
+            "sim-remote",
+            "sim-local",
+            "test",
+            "daemon",
+            "test-daemon",
+            "served",
+            "served-test"
+        ]
     );
+    // The served simulator needs no root: its columns run as anyone.
+    for column in ["served", "served-test"] {
+        let at = table.column(column);
+        assert!(
+            table.rows.iter().any(|(_, cells)| cells[at] == "pass"),
+            "{column} runs without root:\n{out}"
+        );
+    }
     let on_a_daemon = ["daemon", "test-daemon"];
     for (id, cells) in &table.rows {
         for (column, cell) in table.columns.iter().zip(cells) {
