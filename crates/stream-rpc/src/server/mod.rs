@@ -11,6 +11,13 @@
 //! answering from the simulator's catalog and served streams); `streams` keeps a connection's
 //! open streams (uploads applied in the reader, downloads sent by a thread each through the
 //! blocking `writer`); `wire_error` turns a simulator error into libvirtd's `remote_error`.
+//!
+//! Fault plans: each served stream carries the plan injected before it opened
+//! ([`ServedDownload::faults`](stream_sim::ServedDownload::faults),
+//! [`ServedUpload::faults`](stream_sim::ServedUpload::faults)) and its transfer position
+//! (`position()`); the places to act on them are `streams`' download loop (`send_download`, one
+//! packet at a time) and its upload arm (one client message at a time), which hold the
+//! connection's `writer` (to send a `STREAM ERROR`) and can end the connection.
 
 mod connection;
 mod dispatch;
