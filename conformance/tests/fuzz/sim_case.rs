@@ -86,6 +86,8 @@ impl fmt::Display for Action {
                             write!(f, " error@{at}:{}", injected_name(error))?
                         }
                         Fault::DieAt { at } => write!(f, " die@{at}")?,
+                        Fault::StallAt { at } => write!(f, " stall@{at}")?,
+                        Fault::DiskFullAt { at } => write!(f, " disk-full@{at}")?,
                     }
                 }
                 Ok(())
@@ -149,6 +151,8 @@ fn fault(word: &str) -> Result<Option<Fault>, String> {
             }
         }
         "die" => Fault::DieAt { at: number(at)? },
+        "stall" => Fault::StallAt { at: number(at)? },
+        "disk-full" => Fault::DiskFullAt { at: number(at)? },
         _ => return Err(format!("unknown fault `{word}`")),
     }))
 }

@@ -132,7 +132,9 @@ fn fault() -> impl Strategy<Value = Fault> {
         (0u64..8, prop_oneof![Just(0usize), 1usize..5000])
             .prop_map(|(call, max)| Fault::ShortAt { call, max }),
         (at.clone(), error).prop_map(|(at, error)| Fault::ErrorAt { at, error }),
-        at.prop_map(|at| Fault::DieAt { at }),
+        at.clone().prop_map(|at| Fault::DieAt { at }),
+        at.clone().prop_map(|at| Fault::StallAt { at }),
+        at.prop_map(|at| Fault::DiskFullAt { at }),
     ]
 }
 
@@ -280,8 +282,15 @@ fn transfer(bind: &Bind) -> Option<Transfer> {
     })
 }
 
-/// Plays one stream call, checking only what holds whatever happened before.
-fn call(sim: &SimBackend, size: u64, stream: &mut dyn Stream, op: &Op) -> Result<(), String> {
+/// Plays one stream call, checking only what holds whatever happened before. `may_stall`: the
+/// stream's plan stops the far side somewhere, so its data calls may return -2 for ever.
+fn call(
+    sim: &SimBackend,
+    size: u64,
+    stream: &mut dyn Stream,
+    op: &Op,
+    may_stall: bool,
+) -> Result<(), String> {
     let nonblock = stream.flags().contains(StreamFlags::NONBLOCK);
     match *op {
         Op::Send { len, byte } => {
@@ -347,7 +356,7 @@ fn call(sim: &SimBackend, size: u64, stream: &mut dyn Stream, op: &Op) -> Result
                             break;
                         }
                     }
-                    Ok(Recv::WouldBlock) if uploading => break,
+                    Ok(Recv::WouldBlock) if uploading || may_stall => break,
                     Ok(Recv::Data(_) | Recv::WouldBlock) => {}
                     Ok(Recv::Eof) | Err(_) => break,
                 }
@@ -459,6 +468,7 @@ fn play(case: &Case, progress: &AtomicUsize) -> Result<(), String> {
     let mut stream: Option<Box<dyn Stream>> = None;
     // The volume's size when the current stream was opened: what a download of it can hold.
     let mut opened_size = case.layout.size();
+    let mut may_stall = false;
     for (index, action) in case.actions.iter().enumerate() {
         progress.store(index, Ordering::SeqCst);
         let started = Instant::now();
@@ -473,6 +483,9 @@ fn play(case: &Case, progress: &AtomicUsize) -> Result<(), String> {
                     .volume_layout(&volume())
                     .map_or(0, |layout| layout.size());
                 opened_size = opened_size.max(size_now);
+                may_stall = plan
+                    .iter()
+                    .any(|fault| matches!(fault, Fault::StallAt { .. }));
                 sim.inject(plan.iter().cloned().fold(FaultPlan::new(), FaultPlan::with));
                 let flags = if *nonblock {
                     StreamFlags::NONBLOCK
@@ -486,7 +499,7 @@ fn play(case: &Case, progress: &AtomicUsize) -> Result<(), String> {
             }
             Action::Call(op) => {
                 if let Some(stream) = stream.as_mut() {
-                    call(&sim, opened_size, stream.as_mut(), op)
+                    call(&sim, opened_size, stream.as_mut(), op, may_stall)
                         .map_err(|why| format!("action {index} {op:?}: {why}"))?;
                 }
             }

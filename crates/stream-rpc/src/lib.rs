@@ -1,4 +1,7 @@
-//! libvirt's remote protocol as bytes: the message framing of libvirt 9.0's `src/rpc/virnetprotocol.x`.
+//! libvirt's remote protocol, and the simulator served behind it: the message framing of libvirt
+//! 9.0's `src/rpc/virnetprotocol.x`, XDR ([`xdr`]) and the procedures' shapes ([`protocol`]), a
+//! logging proxy, and [`server`] (`virtstream serve`, [`SimServer`] for tests). No libvirt is
+//! linked.
 //!
 //! A message on the wire is a big-endian `u32` length that counts itself, a 24-byte header
 //! (`prog, vers, proc, type, serial, status`) and a payload. [`Frame`] holds one message,
@@ -9,14 +12,25 @@
 //!
 //! [`record`] is the line-per-message text format that the `stream-rpc-proxy` binary writes
 //! when it sits between a libvirt client and libvirtd; the recordings under
-//! `fixtures/rpc/libvirt-9.0/` are the expected results of the future server.
+//! `fixtures/rpc/libvirt-9.0/` are the expected results of the server.
 //!
 //! Why a small codec of our own: the XDR crates looked at were `xdr-codec`/`xdrgen` (last
 //! released 2017, `error-chain` based, generating code from `.x` files that libvirt's
 //! preprocessor-laden `remote_protocol.x` does not feed cleanly) and `serde-xdr` (serde-driven,
 //! no control over the exact refusals libvirt makes). The framing is six `u32`s; the argument
-//! shapes will be a handful of strings, opaques and integers, which a few dozen lines cover
-//! with the bounds libvirt checks.
+//! shapes are a handful of strings, opaques, integers and bounded lists, which [`xdr`] covers in
+//! a couple of hundred lines with the bounds libvirt checks.
+//!
+//! ```no_run
+//! // A test of a libvirt client program against the simulator, no libvirtd needed:
+//! let server = stream_rpc::SimServer::start()?;
+//! server.add_volume("disk.raw", &stream_core::Layout::parse("D4K H1M D10").unwrap()).unwrap();
+//! let status = std::process::Command::new("virsh")
+//!     .args(["-c", &server.uri(), "vol-info", "disk.raw", "--pool", "default"])
+//!     .status()?;
+//! assert!(status.success());
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 pub mod client_runs;
 pub mod differential;

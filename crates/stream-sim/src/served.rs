@@ -11,7 +11,7 @@
 //! return the failure, or [`Flow::Die`] / [`Flow::Stall`]. What each means on the wire is the
 //! server's to send (STREAM ERROR, the connection cut, silence).
 
-use stream_core::{Error, Result, VolumeId};
+use stream_core::{Error, Result, VolumeId, libvirt_errors};
 
 use crate::backend::{
     SimBackend, TEST_SCREENSHOT_MIME_TYPE, prepare_screenshot, screenshot_packets,
@@ -129,7 +129,7 @@ impl ServedDownload {
 }
 
 /// An upload as the daemon serves it: each data or hole message goes into the volume as
-/// [`Upload`] puts it there (range, truncation, the first failure kept).
+/// the simulator's upload model puts it there (range, truncation, the first failure kept).
 #[derive(Debug)]
 pub struct ServedUpload {
     upload: Upload,
@@ -172,11 +172,24 @@ impl ServedUpload {
         self.flow()
     }
 
-    /// A hole message's length.
-    pub fn hole(&mut self, length: u64) -> Result<Flow> {
+    /// A hole message (`virNetStreamHole`). The daemon's `virFDStreamSendHole` refuses a length
+    /// below 1 and any flag; libvirtd 9.0 then drops the rest of the upload without telling the
+    /// client (fixtures/libvirt-9.0/FINDINGS.md, Q4: its log has these errors, the client's
+    /// `finish` returns 0 or hangs). Served, the refusal is an error the server sends, so no
+    /// client loses data without a word.
+    pub fn hole(&mut self, length: i64, flags: u32) -> Result<Flow> {
         if let Verdict::Fail(_) | Verdict::Die | Verdict::Stall = self.run.hole_call() {
             return self.flow();
         }
+        if flags != 0 {
+            return Err(libvirt_errors::fdstream_unsupported_flags(
+                "virFDStreamSendHole",
+                flags,
+            ));
+        }
+        let Some(length) = u64::try_from(length).ok().filter(|&l| l > 0) else {
+            return Err(libvirt_errors::fdstream_hole_length());
+        };
         self.received = self.received.saturating_add(length);
         self.upload.send_hole(length)?;
         self.run.moved(length);

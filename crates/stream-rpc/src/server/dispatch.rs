@@ -10,7 +10,7 @@ use crate::protocol::calls::*;
 use crate::protocol::objects::{Domain, Pool, Vol};
 use crate::protocol::procedure as p;
 use crate::server::volume_xml;
-use crate::server::wire_error::{remote_error, rpc_error};
+use crate::server::wire_error::{remote_error, rpc_failure};
 use crate::xdr::{self, List, Xdr};
 
 /// The test driver's domain as libvirt 9.0's test driver describes it (recorded:
@@ -53,19 +53,15 @@ pub struct Dispatcher {
     open: bool,
 }
 
-type Answer = Result<Outcome, RemoteError>;
+type Answer = stream_core::Result<Outcome>;
 
-fn decode<T: Xdr>(payload: &[u8]) -> Result<T, RemoteError> {
+fn decode<T: Xdr>(payload: &[u8]) -> stream_core::Result<T> {
     // libvirtd's words for any argument that does not decode (virNetMessageDecodePayload).
-    xdr::from_bytes(payload).map_err(|_| rpc_error("Unable to decode message payload"))
+    xdr::from_bytes(payload).map_err(|_| rpc_failure("Unable to decode message payload"))
 }
 
 fn reply<T: Xdr>(value: &T) -> Answer {
     Ok(Outcome::Reply(xdr::to_bytes(value)))
-}
-
-fn sim<T>(result: stream_core::Result<T>) -> Result<T, RemoteError> {
-    result.map_err(|e| remote_error(&e))
 }
 
 fn pool_of(info: &PoolInfo) -> Pool {
@@ -131,27 +127,27 @@ impl Dispatcher {
     /// Answers procedure `procedure` of the REMOTE program with `payload` as arguments.
     pub fn call(&mut self, procedure: u32, payload: &[u8]) -> Outcome {
         self.answer(procedure, payload)
-            .unwrap_or_else(Outcome::Error)
+            .unwrap_or_else(|error| Outcome::Error(remote_error(&error)))
     }
 
-    fn require_open(&self) -> Result<(), RemoteError> {
+    fn require_open(&self) -> stream_core::Result<()> {
         if self.open {
             return Ok(());
         }
         // remote.c's check before every call that needs a connection.
-        Err(remote_error(&Error::libvirt(
+        Err(Error::libvirt(
             ErrorKind::Internal,
             stream_core::code::INTERNAL_ERROR,
             stream_core::domain::RPC,
             "internal error: connection not open",
-        )))
+        ))
     }
 
     fn answer(&mut self, procedure: u32, payload: &[u8]) -> Answer {
         // The dispatcher finds the procedure before anything else looks at the call (so an
         // unknown one is refused even before CONNECT_OPEN, as recorded in raw-unknown.rec).
         if !PROCEDURES.contains(&procedure) {
-            return Err(rpc_error(format!("unknown procedure: {procedure}")));
+            return Err(rpc_failure(format!("unknown procedure: {procedure}")));
         }
         match procedure {
             p::AUTH_LIST => {
@@ -172,12 +168,12 @@ impl Dispatcher {
             p::CONNECT_OPEN => {
                 let _: ConnectOpenArgs = decode(payload)?;
                 if self.open {
-                    return Err(remote_error(&Error::libvirt(
+                    return Err(Error::libvirt(
                         ErrorKind::Internal,
                         stream_core::code::INTERNAL_ERROR,
                         stream_core::domain::RPC,
                         "internal error: connection already open",
-                    )));
+                    ));
                 }
                 self.open = true;
                 return reply(&());
@@ -198,13 +194,13 @@ impl Dispatcher {
             p::DOMAIN_LOOKUP_BY_NAME => {
                 let args: DomainLookupByNameArgs = decode(payload)?;
                 if args.name != TEST_DOMAIN {
-                    return Err(remote_error(&stream_core::libvirt_errors::no_domain()));
+                    return Err(stream_core::libvirt_errors::no_domain());
                 }
                 reply(&DomainLookupByNameRet { dom: test_domain() })
             }
             p::DOMAIN_SCREENSHOT => {
                 let args: DomainScreenshotArgs = decode(payload)?;
-                let (mime, download) = sim(self.sim.serve_screenshot(&args.dom.name, args.flags))?;
+                let (mime, download) = self.sim.serve_screenshot(&args.dom.name, args.flags)?;
                 let ret = DomainScreenshotRet {
                     mime: Some(mime.to_string()),
                 };
@@ -226,22 +222,22 @@ impl Dispatcher {
             }
             p::STORAGE_POOL_LOOKUP_BY_NAME => {
                 let args: StoragePoolLookupByNameArgs = decode(payload)?;
-                let pool = sim(self.sim.pool_info(&args.name))?;
+                let pool = self.sim.pool_info(&args.name)?;
                 reply(&StoragePoolRet {
                     pool: pool_of(&pool),
                 })
             }
             p::STORAGE_POOL_LOOKUP_BY_VOLUME => {
                 let args: StorageVolArgs = decode(payload)?;
-                sim(self.sim.volume(&volume_id(&args.vol)))?;
-                let pool = sim(self.sim.pool_info(&args.vol.pool))?;
+                self.sim.volume(&volume_id(&args.vol))?;
+                let pool = self.sim.pool_info(&args.vol.pool)?;
                 reply(&StoragePoolRet {
                     pool: pool_of(&pool),
                 })
             }
             p::STORAGE_POOL_GET_INFO => {
                 let args: StoragePoolArgs = decode(payload)?;
-                let pool = sim(self.sim.pool_info(&args.pool.name))?;
+                let pool = self.sim.pool_info(&args.pool.name)?;
                 reply(&StoragePoolGetInfoRet {
                     // VIR_STORAGE_POOL_RUNNING
                     state: 2,
@@ -252,17 +248,19 @@ impl Dispatcher {
             }
             p::STORAGE_POOL_GET_AUTOSTART => {
                 let args: StoragePoolArgs = decode(payload)?;
-                sim(self.sim.pool_info(&args.pool.name))?;
+                self.sim.pool_info(&args.pool.name)?;
                 reply(&StoragePoolGetAutostartRet { autostart: 0 })
             }
             p::STORAGE_POOL_IS_ACTIVE => {
                 let args: StoragePoolArgs = decode(payload)?;
-                sim(self.sim.pool_info(&args.pool.name))?;
+                self.sim.pool_info(&args.pool.name)?;
                 reply(&StoragePoolIsActiveRet { active: 1 })
             }
             p::STORAGE_POOL_LIST_ALL_VOLUMES => {
                 let args: StoragePoolListAllVolumesArgs = decode(payload)?;
-                let vols: Vec<Vol> = sim(self.sim.volumes(&args.pool.name))?
+                let vols: Vec<Vol> = self
+                    .sim
+                    .volumes(&args.pool.name)?
                     .iter()
                     .map(vol_of)
                     .collect();
@@ -279,36 +277,33 @@ impl Dispatcher {
             }
             p::STORAGE_VOL_CREATE_XML => {
                 let args: StorageVolCreateXmlArgs = decode(payload)?;
-                let spec = sim(volume_xml::parse(&args.xml))?;
+                let spec = volume_xml::parse(&args.xml)?;
                 let id = VolumeId::new(args.pool.name.as_str(), spec.name.as_str());
-                let info = sim(self
+                let info = self
                     .sim
-                    .create_sized_volume(&id, spec.capacity, spec.allocation))?;
+                    .create_sized_volume(&id, spec.capacity, spec.allocation)?;
                 reply(&StorageVolRet { vol: vol_of(&info) })
             }
             p::STORAGE_VOL_DELETE => {
                 let args: StorageVolFlagsArgs = decode(payload)?;
-                sim(stream_core::Backend::delete_volume(
-                    &self.sim,
-                    &volume_id(&args.vol),
-                ))?;
+                stream_core::Backend::delete_volume(&self.sim, &volume_id(&args.vol))?;
                 reply(&())
             }
             p::STORAGE_VOL_LOOKUP_BY_NAME => {
                 let args: StorageVolLookupByNameArgs = decode(payload)?;
-                sim(self.sim.pool_info(&args.pool.name))?;
+                self.sim.pool_info(&args.pool.name)?;
                 let id = VolumeId::new(args.pool.name.as_str(), args.name.as_str());
-                let info = sim(self.sim.volume(&id))?;
+                let info = self.sim.volume(&id)?;
                 reply(&StorageVolRet { vol: vol_of(&info) })
             }
             p::STORAGE_VOL_LOOKUP_BY_KEY => {
                 let args: StorageVolLookupByKeyArgs = decode(payload)?;
-                let info = sim(self.sim.volume_by_key(&args.key))?;
+                let info = self.sim.volume_by_key(&args.key)?;
                 reply(&StorageVolRet { vol: vol_of(&info) })
             }
             p::STORAGE_VOL_LOOKUP_BY_PATH => {
                 let args: StorageVolLookupByPathArgs = decode(payload)?;
-                let info = sim(self.sim.volume_by_path(&args.path))?;
+                let info = self.sim.volume_by_path(&args.path)?;
                 reply(&StorageVolRet { vol: vol_of(&info) })
             }
             p::STORAGE_VOL_GET_INFO => {
@@ -321,30 +316,30 @@ impl Dispatcher {
             }
             p::STORAGE_VOL_GET_PATH => {
                 let args: StorageVolArgs = decode(payload)?;
-                let info = sim(self.sim.volume(&volume_id(&args.vol)))?;
+                let info = self.sim.volume(&volume_id(&args.vol))?;
                 reply(&StorageVolGetPathRet { name: info.path })
             }
             p::STORAGE_VOL_UPLOAD => {
                 let args: StorageVolTransferArgs = decode(payload)?;
                 let id = volume_id(&args.vol);
-                let upload = sim(self.sim.serve_upload(&id, args.offset, args.length))?;
+                let upload = self.sim.serve_upload(&id, args.offset, args.length)?;
                 Ok(Outcome::Upload(upload))
             }
             p::STORAGE_VOL_DOWNLOAD => {
                 let args: StorageVolTransferArgs = decode(payload)?;
                 let id = volume_id(&args.vol);
                 let sparse = args.flags & SPARSE_STREAM != 0;
-                let download = sim(self
+                let download = self
                     .sim
-                    .serve_download(&id, args.offset, args.length, sparse))?;
+                    .serve_download(&id, args.offset, args.length, sparse)?;
                 Ok(Outcome::Download(Vec::new(), download))
             }
-            _ => Err(rpc_error(format!("unknown procedure: {procedure}"))),
+            _ => Err(rpc_failure(format!("unknown procedure: {procedure}"))),
         }
     }
 
     fn vol_info(&self, vol: &Vol, flags: u32) -> Answer {
-        let info = sim(self.sim.volume(&volume_id(vol)))?;
+        let info = self.sim.volume(&volume_id(vol))?;
         // VIR_STORAGE_VOL_GET_PHYSICAL: `allocation` is the file's size, not its blocks.
         let allocation = if flags & GET_PHYSICAL != 0 {
             info.capacity

@@ -11,6 +11,13 @@
 //! answering from the simulator's catalog and served streams); `streams` keeps a connection's
 //! open streams (uploads applied in the reader, downloads sent by a thread each through the
 //! blocking `writer`); `wire_error` turns a simulator error into libvirtd's `remote_error`.
+//!
+//! Fault plans: each served stream carries the plan injected before it opened
+//! ([`ServedDownload::faults`](stream_sim::ServedDownload::faults),
+//! [`ServedUpload::faults`](stream_sim::ServedUpload::faults)) and its transfer position
+//! (`position()`); the places to act on them are `streams`' download loop (`send_download`, one
+//! packet at a time) and its upload arm (one client message at a time), which hold the
+//! connection's `writer` (to send a `STREAM ERROR`) and can end the connection.
 
 mod connection;
 mod dispatch;
@@ -22,7 +29,7 @@ mod writer;
 
 use std::io;
 use std::net::Shutdown;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,6 +73,9 @@ impl Server {
         socket_dir::check_socket_path(socket)?;
         let io_error = |e| SocketDirError::Io(socket.to_path_buf(), e);
         let listener = UnixListener::bind(socket).map_err(io_error)?;
+        // The directory already keeps others out; the socket says so too (the rule: 0700).
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o700))
+            .map_err(io_error)?;
         let meta = std::fs::symlink_metadata(socket).map_err(io_error)?;
         let stopping = Arc::new(AtomicBool::new(false));
         let live: Live = Arc::default();
@@ -183,7 +193,8 @@ pub fn serve_connection(socket: UnixStream, sim: SimBackend) {
 }
 
 /// A server on a private temporary socket, for tests: `SimServer::start()`, point a client at
-/// [`SimServer::uri`], set volumes up or inject faults through [`SimServer::sim`]; dropping it
+/// [`Server::uri`], set volumes up or inject faults through [`Server::sim`] (or
+/// [`SimServer::add_volume`], [`SimServer::inject`]); dropping it
 /// stops the server and removes the socket and its directory.
 #[derive(Debug)]
 pub struct SimServer {

@@ -10,6 +10,8 @@
 //!   `remote_error`, then the stream is gone: later messages for it are dropped and nothing
 //!   confirms them (what libvirtd does; a client then reports the error it got);
 //! - a message for a serial with no stream is dropped, as libvirtd drops it;
+//! - a bad hole (length below 1, flags) gets the daemon's refusal as `STREAM ERROR`, where
+//!   libvirtd 9.0 drops the upload silently (see [`ServedUpload::hole`]);
 //! - a fault plan's point (`stream_sim::FaultPlan`, at byte positions): an error goes out as
 //!   `STREAM ERROR` and nothing confirms the stream after it; a death cuts the connection both
 //!   ways; a stall sends nothing more for a download and applies nothing more of an upload (its
@@ -84,14 +86,21 @@ impl Streams {
                 failed,
                 thread,
             };
-            self.open.insert(call.serial, Served::Download(sending));
+            self.replace(call.serial, Served::Download(sending));
         }
     }
 
     /// Receives an upload for the call `call` (whose REPLY is already sent).
     pub fn start_upload(&mut self, call: Header, upload: ServedUpload) {
-        self.open
-            .insert(call.serial, Served::Upload(Box::new(upload)));
+        self.replace(call.serial, Served::Upload(Box::new(upload)));
+    }
+
+    /// A new stream under `serial`: a client that reuses the serial of an open stream ends the
+    /// old one (a download's thread is stopped, not left running unowned).
+    fn replace(&mut self, serial: u32, served: Served) {
+        if let Some(Served::Download(sending)) = self.open.insert(serial, served) {
+            sending.stop();
+        }
     }
 
     /// A `STREAM` or `STREAM_HOLE` message from the client.
@@ -134,13 +143,9 @@ impl Streams {
             (Served::Upload(mut upload), kind, _) => {
                 let applied = if kind == MessageType::STREAM_HOLE {
                     match xdr::from_bytes::<StreamHole>(&frame.payload) {
-                        Ok(hole) if hole.length >= 0 => upload
-                            .hole(hole.length as u64)
+                        Ok(hole) => upload
+                            .hole(hole.length, hole.flags)
                             .map_err(|e| remote_error(&e)),
-                        Ok(hole) => Err(rpc_error(format!(
-                            "stream hole length {} is negative",
-                            hole.length
-                        ))),
                         Err(_) => Err(rpc_error("Unable to decode message payload")),
                     }
                 } else {

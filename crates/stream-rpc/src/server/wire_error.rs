@@ -76,13 +76,13 @@ pub fn remote_error(error: &Error) -> RemoteError {
 }
 
 /// The RPC layer's own refusal (`VIR_ERR_RPC` from `VIR_FROM_RPC`, format `%s`).
+pub fn rpc_failure(message: impl Into<String>) -> Error {
+    Error::libvirt(stream_core::ErrorKind::Rpc, code::RPC, domain::RPC, message)
+}
+
+/// [`rpc_failure`] as it goes on the wire.
 pub fn rpc_error(message: impl Into<String>) -> RemoteError {
-    remote_error(&Error::libvirt(
-        stream_core::ErrorKind::Rpc,
-        code::RPC,
-        domain::RPC,
-        message,
-    ))
+    remote_error(&rpc_failure(message))
 }
 
 /// `(str1, str2)`: the code's format and the detail that fills it. A message with no detail

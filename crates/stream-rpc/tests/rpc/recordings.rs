@@ -193,14 +193,19 @@ fn the_readme_lists_exactly_the_procedures_libvirtd_implements() {
         .filter(|r| r.header.kind == MessageType::REPLY && !refused_by_rpc_layer(r))
         .map(|r| r.header.proc_)
         .collect();
-    let readme = fs::read_to_string(fixtures().join("README.md")).unwrap();
-    let listed: BTreeSet<u32> = readme
-        .lines()
-        .filter_map(|line| line.strip_prefix("| "))
-        .filter_map(|rest| rest.split(" |").next()?.trim().parse().ok())
-        .collect();
+    let listed = readme_procedures();
     assert_eq!(
         listed, seen,
         "fixtures/rpc/README.md's table against the recordings"
     );
+}
+
+/// The procedure numbers of fixtures/rpc/README.md's table.
+pub fn readme_procedures() -> BTreeSet<u32> {
+    let readme = fs::read_to_string(fixtures().join("README.md")).unwrap();
+    readme
+        .lines()
+        .filter_map(|line| line.strip_prefix("| "))
+        .filter_map(|rest| rest.split(" |").next()?.trim().parse().ok())
+        .collect()
 }

@@ -155,8 +155,7 @@ fn virsh_prints_a_missing_volumes_error_as_from_libvirtd() {
         .unwrap();
     let last_error = records
         .iter()
-        .filter(|r| r.header.status == stream_rpc::Status::ERROR)
-        .last()
+        .rfind(|r| r.header.status == stream_rpc::Status::ERROR)
         .and_then(|r| r.data.as_deref())
         .unwrap();
     let recorded: RemoteError = xdr::from_bytes(last_error).unwrap();

@@ -15,7 +15,7 @@ use stream_rpc::xdr;
 use stream_rpc::{Header, KEEPALIVE_PROGRAM, MessageType, SimServer, Status};
 
 use crate::raw_client::RawClient;
-use crate::recordings::recordings;
+use crate::recordings::{readme_procedures, recordings};
 
 fn server() -> SimServer {
     SimServer::start().expect("start the server")
@@ -297,5 +297,149 @@ fn sixty_four_clients_download_at_once_and_each_gets_every_byte() {
         .collect();
     for client in clients {
         assert!(client.join().unwrap() == expected, "a download differs");
+    }
+}
+
+#[test]
+fn an_upload_takes_any_message_size_up_to_the_limit() {
+    let server = server();
+    server
+        .add_volume("v", &Layout::parse("H32M").unwrap())
+        .unwrap();
+    let mut client = RawClient::opened(server.socket());
+    let vol = lookup(&mut client, "v");
+    let args = StorageVolTransferArgs {
+        vol,
+        offset: 0,
+        length: 0,
+        flags: 0,
+    };
+    let serial = client.call(p::STORAGE_VOL_UPLOAD, &args);
+    assert_eq!(client.expect_next().header.status, Status::OK);
+    // The largest payload a message can carry: 32 MiB less the length word and header.
+    let big: Vec<u8> = (0..stream_rpc::PAYLOAD_MAX)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let data = client.header(
+        p::STORAGE_VOL_UPLOAD,
+        MessageType::STREAM,
+        serial,
+        Status::CONTINUE,
+    );
+    client.send(data, &big);
+    client.send(data, b"tail");
+    let finish = Header {
+        status: Status::OK,
+        ..data
+    };
+    client.send(finish, &[]);
+    assert_eq!(client.expect_next().header, finish);
+    let mut stored = vec![0; big.len() + 4];
+    let id = stream_core::VolumeId::new("default", "v");
+    stream_core::Backend::read_volume(server.sim(), &id, 0, &mut stored).unwrap();
+    assert!(stored[..big.len()] == big[..] && &stored[big.len()..] == b"tail");
+}
+
+#[test]
+fn a_client_that_vanishes_mid_download_leaves_the_server_serving() {
+    let server = server();
+    server
+        .add_volume("big", &Layout::parse("D256M").unwrap())
+        .unwrap();
+    for _ in 0..4 {
+        let mut client = RawClient::opened(server.socket());
+        let vol = lookup(&mut client, "big");
+        let args = StorageVolTransferArgs {
+            vol,
+            offset: 0,
+            length: 0,
+            flags: 0,
+        };
+        client.call(p::STORAGE_VOL_DOWNLOAD, &args);
+        assert_eq!(client.expect_next().header.status, Status::OK);
+        client.expect_next();
+        // Gone, with most of 256 MiB unsent and the socket's buffer full.
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.connections() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connections of vanished clients remain"
+        );
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut client = RawClient::opened(server.socket());
+    lookup(&mut client, "big");
+}
+
+#[test]
+fn the_server_answers_exactly_the_readmes_procedures() {
+    let listed = readme_procedures();
+    let answered: std::collections::BTreeSet<u32> = stream_rpc::server::PROCEDURES.into();
+    assert_eq!(answered, listed);
+    let server = server();
+    let mut client = RawClient::opened(server.socket());
+    let unknown = |client: &mut RawClient, procedure: u32| {
+        client.call(procedure, &());
+        let reply = client.expect_next();
+        let error = xdr::from_bytes::<RemoteError>(&reply.payload).ok();
+        error.and_then(|e| e.message) == Some(format!("unknown procedure: {procedure}"))
+    };
+    for procedure in 0..400 {
+        assert_eq!(
+            unknown(&mut client, procedure),
+            !listed.contains(&procedure),
+            "procedure {procedure}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_hole_is_refused_aloud_where_libvirtd_drops_the_upload_silently() {
+    let server = server();
+    server
+        .add_volume("v", &Layout::parse("H8K").unwrap())
+        .unwrap();
+    let mut client = RawClient::opened(server.socket());
+    let vol = lookup(&mut client, "v");
+    for (hole, message) in [
+        (
+            StreamHole {
+                length: 0,
+                flags: 0,
+            },
+            "length in virFDStreamSendHole must be greater than zero",
+        ),
+        (
+            StreamHole {
+                length: 4096,
+                flags: 1,
+            },
+            "unsupported flags (0x1) in function virFDStreamSendHole",
+        ),
+    ] {
+        let args = StorageVolTransferArgs {
+            vol: vol.clone(),
+            offset: 0,
+            length: 0,
+            flags: 1,
+        };
+        let serial = client.call(p::STORAGE_VOL_UPLOAD, &args);
+        assert_eq!(client.expect_next().header.status, Status::OK);
+        let h = client.header(
+            p::STORAGE_VOL_UPLOAD,
+            MessageType::STREAM_HOLE,
+            serial,
+            Status::CONTINUE,
+        );
+        client.send(h, &xdr::to_bytes(&hole));
+        let error = client.expect_next();
+        assert_eq!(
+            (error.header.kind, error.header.status),
+            (MessageType::STREAM, Status::ERROR)
+        );
+        let error: RemoteError = xdr::from_bytes(&error.payload).unwrap();
+        assert_eq!((error.code, error.domain), (8, 38));
+        assert_eq!(error.message.as_deref(), Some(message));
     }
 }

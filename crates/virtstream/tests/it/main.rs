@@ -10,6 +10,7 @@ mod main_job;
 mod readme_serve;
 mod releases;
 mod scenario_files;
+mod serve;
 mod serve_faults;
 mod soak;
 mod sparse_file;
