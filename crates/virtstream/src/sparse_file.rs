@@ -110,6 +110,19 @@ pub fn upload_from_file(
     stream: &mut dyn Stream,
     file: &File,
     sparse: bool,
+    progress: impl FnMut(Copied) -> Result<()>,
+) -> Result<Copied> {
+    upload_from_file_with_head(stream, file, sparse, 0, progress)
+}
+
+/// [`upload_from_file`], sending the file's first `head` bytes as data even where the file has
+/// a hole there (its zeros): for a volume whose first bytes still hold old data that a hole
+/// would leave in place.
+pub fn upload_from_file_with_head(
+    stream: &mut dyn Stream,
+    file: &File,
+    sparse: bool,
+    head: u64,
     mut progress: impl FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
     let size = file
@@ -130,7 +143,8 @@ pub fn upload_from_file(
         )?;
         return Ok(copied);
     }
-    let mut at = 0;
+    let mut at = head.min(size);
+    send_range(stream, file, 0, at, &mut buffer, &mut progress, &mut copied)?;
     while at < size {
         let data = next_data(file, at)?.unwrap_or(size).min(size);
         if data > at {
