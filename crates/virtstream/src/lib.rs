@@ -4,6 +4,7 @@
 
 pub mod io;
 pub mod killable;
+mod sink;
 pub mod sparse_file;
 
 pub use io::{StreamReader, StreamWriter};
