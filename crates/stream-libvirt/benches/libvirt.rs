@@ -229,9 +229,15 @@ fn fresh_case(setup: &Setup, sparse: bool) -> Case<'_> {
 
 /// The downloads must agree, and the uploads must leave the image in the volumes.
 fn check(setup: &Setup) {
-    let (virsh, ours) = (std::fs::read(setup.out("virsh")), std::fs::read(setup.out("ours")));
+    let (virsh, ours) = (
+        std::fs::read(setup.out("virsh")),
+        std::fs::read(setup.out("ours")),
+    );
     if let (Ok(virsh), Ok(ours)) = (virsh, ours) {
-        assert!(ours == virsh, "virsh and this backend downloaded different files");
+        assert!(
+            ours == virsh,
+            "virsh and this backend downloaded different files"
+        );
     }
     let image = std::fs::read(&setup.image).expect("image");
     for volume in [&setup.target, &setup.fresh] {
