@@ -1,5 +1,8 @@
-//! What the workspace's criterion benches share: whether this is a full run, criterion's medians
-//! of this run (for the ratio summaries), CPU time, and the 1 GiB / 10 % data layout.
+//! What the workspace's benches share: whether this is a full run, criterion's medians of this
+//! run (for the ratio summaries), CPU time, the 1 GiB / 10 % data layout, and the alternating
+//! side-by-side runner of the virsh comparisons.
+
+pub mod alternating;
 
 use std::path::PathBuf;
 use std::time::Duration;

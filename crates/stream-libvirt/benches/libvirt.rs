@@ -1,19 +1,21 @@
-//! `cargo xtask bench libvirt`: sparse download and upload of a 1 GiB volume with 10 % data
-//! through this backend, beside `virsh vol-download --sparse` / `vol-upload --sparse` on the same
-//! daemon and volume in the same run. Wall time and CPU time (ours: this process; virsh: the
-//! child) are both measured by criterion; the summary gives the ratios of medians (ours / virsh,
-//! lower is better, target ≤ 1.0).
+//! `cargo xtask bench libvirt`: this backend's library path (a program holding a connection:
+//! open a stream, copy a file through virtstream's sparse copy, finish) against `virsh
+//! vol-download` / `vol-upload` processes on the same daemon and volumes in the same run, on
+//! every transfer kind of a 1 GiB volume with 10 % data (download and upload, sparse and not,
+//! into an existing volume and into a fresh one including its creation). Wall time and CPU time
+//! (ours: this process, every thread; virsh: the child), medians of alternating runs (`--runs
+//! N`, default 7; `--only WORD`), and their ratios as a table, also written to
+//! `target/bench/libvirt.md`. The connection is made once, as a library user's is: virsh pays
+//! for its process start and connection in every run.
 
-use std::cell::OnceCell;
 use std::fs::File;
-use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bench_support::{Cpu, configure, cpu_of, full_run, median_ns, tenth_data_layout};
-use criterion::{Criterion, criterion_group};
+use bench_support::alternating::{self, Case, Side};
+use bench_support::{Cpu, full_run, tenth_data_layout};
 use stream_conformance::Fixture;
-use stream_core::{Backend, StreamFlags, Transfer, VolumeId};
+use stream_core::{Backend, Layout, StreamFlags, Transfer, VolumeId};
 use stream_libvirt::LibvirtBackend;
 
 struct Setup {
@@ -21,6 +23,9 @@ struct Setup {
     backend: LibvirtBackend,
     source: VolumeId,
     target: VolumeId,
+    /// Created by each run of a fresh-volume case, deleted before the next.
+    fresh: VolumeId,
+    size: u64,
     image: PathBuf,
     dir: tempfile::TempDir,
 }
@@ -35,6 +40,7 @@ fn setup() -> Setup {
     let target = fixture
         .volume(&format!("H{}", layout.size()))
         .expect("target volume");
+    let fresh = VolumeId::new(&source.pool, format!("{}.fresh", source.name));
     let dir = tempfile::tempdir().expect("temp dir");
     let image = dir.path().join("image.raw");
     let file = File::create(&image).expect("image");
@@ -51,161 +57,235 @@ fn setup() -> Setup {
         backend,
         source,
         target,
+        fresh,
+        size: layout.size(),
         image,
         dir,
     }
 }
 
-fn virsh(uri: &str, args: &[&str]) {
-    let status = Command::new("virsh")
-        .arg("-q")
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .status()
-        .expect("run virsh");
-    assert!(status.success(), "virsh {args:?} failed");
-}
+impl Setup {
+    fn out(&self, who: &str) -> PathBuf {
+        self.dir.path().join(format!("{who}.raw"))
+    }
 
-fn ours_download(setup: &Setup, out: &Path) {
-    let file = File::create(out).expect("output");
-    let mut stream = setup
-        .backend
-        .open(
-            StreamFlags::empty(),
-            &Transfer::download(setup.source.clone(), true),
-        )
-        .expect("open");
-    black_box(
-        virtstream::download_to_file(stream.as_mut(), &file, true, |_| Ok(())).expect("download"),
-    );
-    stream.finish().expect("finish");
-}
+    /// Untimed, before every run: no fresh volume, no previous download, and no dirty pages
+    /// of the previous run still being written back while this one is timed.
+    fn settle(&self, remove: &[PathBuf]) {
+        if self.backend.volume_size(&self.fresh).is_ok() {
+            self.backend.delete_volume(&self.fresh).expect("delete");
+        }
+        for path in remove {
+            let _ = std::fs::remove_file(path);
+        }
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+    }
 
-fn ours_upload(setup: &Setup) {
-    let file = File::open(&setup.image).expect("image");
-    let mut stream = setup
-        .backend
-        .open(
-            StreamFlags::empty(),
-            &Transfer::upload(setup.target.clone(), true),
-        )
-        .expect("open");
-    black_box(
-        virtstream::upload_from_file(stream.as_mut(), &file, true, |_| Ok(())).expect("upload"),
-    );
-    stream.finish().expect("finish");
-}
+    fn download(&self, sparse: bool, out: &Path) {
+        let file = File::create(out).expect("output");
+        let mut stream = self
+            .backend
+            .open(
+                StreamFlags::empty(),
+                &Transfer::download(self.source.clone(), sparse),
+            )
+            .expect("open");
+        virtstream::download_to_file(stream.as_mut(), &file, sparse, |_| Ok(())).expect("download");
+        stream.finish().expect("finish");
+    }
 
-fn virsh_download(setup: &Setup, out: &Path) {
-    let out = out.to_str().expect("utf-8 path");
-    virsh(
-        &setup.uri,
-        &[
-            "vol-download",
-            "--sparse",
-            "--pool",
-            "default",
-            &setup.source.name,
-            out,
-        ],
-    );
-}
+    fn upload(&self, sparse: bool, volume: &VolumeId) {
+        let file = File::open(&self.image).expect("image");
+        let mut stream = self
+            .backend
+            .open(
+                StreamFlags::empty(),
+                &Transfer::upload(volume.clone(), sparse),
+            )
+            .expect("open");
+        virtstream::upload_from_file(stream.as_mut(), &file, sparse, |_| Ok(())).expect("upload");
+        stream.finish().expect("finish");
+    }
 
-fn virsh_upload(setup: &Setup) {
-    let image = setup.image.to_str().expect("utf-8 path");
-    virsh(
-        &setup.uri,
-        &[
-            "vol-upload",
-            "--sparse",
-            "--pool",
-            "default",
-            &setup.target.name,
-            image,
-        ],
-    );
-}
-
-fn transfers(c: &mut Criterion) {
-    // Set up on first use: `--list` (nextest) must not create a 1 GiB volume.
-    let cell = OnceCell::new();
-    let setup = || cell.get_or_init(setup);
-    let ours_out = |setup: &Setup| setup.dir.path().join("ours.raw");
-    let virsh_out = |setup: &Setup| setup.dir.path().join("virsh.raw");
-
-    let mut wall = c.benchmark_group("wall");
-    configure(&mut wall);
-    wall.bench_function("virsh_download_sparse", |b| {
-        b.iter(|| virsh_download(setup(), &virsh_out(setup())))
-    });
-    wall.bench_function("ours_download_sparse", |b| {
-        b.iter(|| ours_download(setup(), &ours_out(setup())))
-    });
-    wall.bench_function("virsh_upload_sparse", |b| b.iter(|| virsh_upload(setup())));
-    wall.bench_function("ours_upload_sparse", |b| b.iter(|| ours_upload(setup())));
-    wall.finish();
-
-    let mut cpu = c.benchmark_group("cpu");
-    configure(&mut cpu);
-    cpu.bench_function("virsh_download_sparse", |b| {
-        b.iter_custom(|n| {
-            cpu_of(n, Cpu::Children, || {
-                virsh_download(setup(), &virsh_out(setup()))
-            })
-        })
-    });
-    cpu.bench_function("ours_download_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, Cpu::Own, || ours_download(setup(), &ours_out(setup()))))
-    });
-    cpu.bench_function("virsh_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, Cpu::Children, || virsh_upload(setup())))
-    });
-    cpu.bench_function("ours_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, Cpu::Own, || ours_upload(setup())))
-    });
-    cpu.finish();
-
-    if let Some(setup) = cell.get() {
-        let (ours, virsh) = (
-            std::fs::read(ours_out(setup)),
-            std::fs::read(virsh_out(setup)),
+    /// `virsh -q -c URI command args… [--sparse]`.
+    fn virsh(&self, command: &str, sparse: bool, args: &[&str]) {
+        let mut all = vec!["-q", "-c", &self.uri, command];
+        all.extend_from_slice(args);
+        if sparse {
+            all.push("--sparse");
+        }
+        let output = Command::new("virsh")
+            .args(&all)
+            .output()
+            .expect("run virsh");
+        assert!(
+            output.status.success(),
+            "virsh {all:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
         );
-        if let (Ok(ours), Ok(virsh)) = (ours, virsh) {
+    }
+}
+
+fn utf8(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn sparse_word(sparse: bool) -> &'static str {
+    if sparse { " --sparse" } else { "" }
+}
+
+fn download_case(setup: &Setup, sparse: bool) -> Case<'_> {
+    let outputs = [setup.out("virsh"), setup.out("ours")];
+    Case {
+        name: format!("download{}", sparse_word(sparse)),
+        prepare: Box::new(move || setup.settle(&outputs)),
+        virsh: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                let out = setup.out("virsh");
+                let source = &setup.source;
+                setup.virsh(
+                    "vol-download",
+                    sparse,
+                    &["--pool", &source.pool, &source.name, utf8(&out)],
+                )
+            }),
+        },
+        ours: Side {
+            cpu: Cpu::Own,
+            run: Box::new(move || setup.download(sparse, &setup.out("ours"))),
+        },
+    }
+}
+
+fn upload_case(setup: &Setup, sparse: bool) -> Case<'_> {
+    Case {
+        name: format!("upload{}, existing volume", sparse_word(sparse)),
+        prepare: Box::new(move || setup.settle(&[])),
+        virsh: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                let target = &setup.target;
+                setup.virsh(
+                    "vol-upload",
+                    sparse,
+                    &["--pool", &target.pool, &target.name, utf8(&setup.image)],
+                )
+            }),
+        },
+        ours: Side {
+            cpu: Cpu::Own,
+            run: Box::new(move || setup.upload(sparse, &setup.target)),
+        },
+    }
+}
+
+/// `virsh vol-create-as` (raw, nothing allocated) and `vol-upload`, against `create_volume`
+/// and an upload on the same connection.
+fn fresh_case(setup: &Setup, sparse: bool) -> Case<'_> {
+    Case {
+        name: format!(
+            "upload{}, fresh volume (create + upload)",
+            sparse_word(sparse)
+        ),
+        prepare: Box::new(move || setup.settle(&[])),
+        virsh: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                let (fresh, size) = (&setup.fresh, setup.size.to_string());
+                setup.virsh(
+                    "vol-create-as",
+                    false,
+                    &[
+                        &fresh.pool,
+                        &fresh.name,
+                        &size,
+                        "--allocation",
+                        "0",
+                        "--format",
+                        "raw",
+                    ],
+                );
+                setup.virsh(
+                    "vol-upload",
+                    sparse,
+                    &["--pool", &fresh.pool, &fresh.name, utf8(&setup.image)],
+                )
+            }),
+        },
+        ours: Side {
+            cpu: Cpu::Own,
+            run: Box::new(move || {
+                setup
+                    .backend
+                    .create_volume(&setup.fresh, &Layout::hole(setup.size))
+                    .expect("create");
+                setup.upload(sparse, &setup.fresh)
+            }),
+        },
+    }
+}
+
+/// The downloads must agree, and the uploads must leave the image in the volumes.
+fn check(setup: &Setup) {
+    let (virsh, ours) = (
+        std::fs::read(setup.out("virsh")),
+        std::fs::read(setup.out("ours")),
+    );
+    if let (Ok(virsh), Ok(ours)) = (virsh, ours) {
+        assert!(
+            ours == virsh,
+            "virsh and this backend downloaded different files"
+        );
+    }
+    let image = std::fs::read(&setup.image).expect("image");
+    for volume in [&setup.target, &setup.fresh] {
+        let mut bytes = vec![0; image.len()];
+        if let Ok(read) = setup.backend.read_volume(volume, 0, &mut bytes) {
             assert!(
-                ours == virsh,
-                "virsh and this backend downloaded different files"
+                read == image.len() && bytes == image,
+                "{volume} differs from the image after the uploads"
             );
         }
     }
 }
 
-fn summary() {
-    println!("\nsummary (criterion medians of this run; ratio = ours / virsh, target <= 1.0)");
-    for group in ["wall", "cpu"] {
-        for direction in ["download", "upload"] {
-            let virsh = median_ns(group, &format!("virsh_{direction}_sparse"));
-            let ours = median_ns(group, &format!("ours_{direction}_sparse"));
-            match (virsh, ours) {
-                (Some(virsh), Some(ours)) => println!(
-                    "{group:<5} {direction:<9} virsh {:>9.1} ms  ours {:>9.1} ms  ratio {:.3}",
-                    virsh / 1e6,
-                    ours / 1e6,
-                    ours / virsh
-                ),
-                _ => println!("{group:<5} {direction:<9} not measured in this run"),
-            }
-        }
-    }
-}
-
-criterion_group!(benches, transfers);
-
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-    // Only a real benchmark run has medians; `--list` (nextest) and test mode print nothing more.
+    // nextest lists the tests of every target: this bench has none.
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let setup = setup();
+    let mut cases = vec![
+        download_case(&setup, true),
+        download_case(&setup, false),
+        upload_case(&setup, true),
+        upload_case(&setup, false),
+        fresh_case(&setup, true),
+        fresh_case(&setup, false),
+    ];
+    if let Some(word) = alternating::only_from_args() {
+        cases.retain(|case| case.name.contains(&word));
+    }
+    // Under `cargo test` one round on a 20 MiB volume checks the bench still runs.
+    let rounds = if full_run() {
+        alternating::rounds_from_args(7)
+    } else {
+        1
+    };
+    let rows = alternating::compare(&mut cases, rounds);
+    drop(cases);
+    check(&setup);
     if full_run() {
-        summary();
+        let title = format!(
+            "# stream-libvirt (library calls) vs virsh ({} MiB volume, 10 % data in 1 MiB extents)",
+            setup.size >> 20
+        );
+        alternating::publish("libvirt", &alternating::table(&title, "library", &rows))
+            .expect("write the report");
+    }
+    for volume in [&setup.source, &setup.target, &setup.fresh] {
+        let _ = setup.backend.delete_volume(volume);
     }
 }

@@ -1,30 +1,34 @@
 //! `cargo xtask bench cli`: the `virtstream` command-line tool against `virsh`, each run as a
-//! process, on a sparse download and a sparse upload of a 1 GiB volume with 10 % data on the same
-//! daemon in the same run. Wall time and CPU time (of the child process, for both tools) are
-//! measured by criterion; the summary gives the ratios of medians (virtstream / virsh, lower is
-//! better, target ≤ 1.0).
+//! whole process as users run them, on every transfer kind (download and upload, sparse and not,
+//! into an existing volume and into a fresh one including its creation) of a 1 GiB volume with
+//! 10 % data, on the same daemon in the same run. Wall time and the CPU time of the child
+//! processes, medians of alternating runs (`--runs N`, default 7; `--only WORD` keeps the kinds
+//! whose name holds WORD), and their ratios (virtstream / virsh) as a table, also written to
+//! `target/bench/cli.md`.
 
-use std::cell::OnceCell;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bench_support::{Cpu, configure, cpu_of, full_run, median_ns, tenth_data_layout};
-use criterion::{Criterion, criterion_group};
+use bench_support::alternating::{self, Case, Side};
+use bench_support::{Cpu, full_run, tenth_data_layout};
 use stream_conformance::Fixture;
 use stream_core::{Backend, StreamFlags, Transfer, VolumeId};
 use stream_libvirt::LibvirtBackend;
 
-/// Group names of their own, so this bench's medians never overwrite `cargo xtask bench
-/// libvirt`'s `wall` / `cpu` results in target/criterion.
-const WALL: &str = "cli_wall";
-const CPU: &str = "cli_cpu";
+const VIRTSTREAM: &str = env!("CARGO_BIN_EXE_virtstream");
 
 struct Setup {
     uri: String,
+    backend: LibvirtBackend,
+    /// What the downloads read.
     source: VolumeId,
+    /// What the uploads into an existing volume write (it holds the image after the first).
     target: VolumeId,
+    /// What the uploads into a fresh volume create, deleted before each of them.
+    fresh: VolumeId,
+    size: u64,
     image: PathBuf,
     dir: tempfile::TempDir,
 }
@@ -39,6 +43,7 @@ fn setup() -> Setup {
     let target = fixture
         .volume(&format!("H{}", layout.size()))
         .expect("target volume");
+    let fresh = VolumeId::new(&source.pool, format!("{}.fresh", source.name));
     let dir = tempfile::tempdir().expect("temp dir");
     // The upload source: a local sparse file with the volume's content, made in-process once so
     // neither tool's first run is part of the other's input.
@@ -54,10 +59,33 @@ fn setup() -> Setup {
     download.finish().expect("finish");
     Setup {
         uri,
+        backend,
         source,
         target,
+        fresh,
+        size: layout.size(),
         image,
         dir,
+    }
+}
+
+impl Setup {
+    fn out(&self, tool: &str) -> PathBuf {
+        self.dir.path().join(format!("{tool}.raw"))
+    }
+
+    /// Untimed, before every run: no volume under the fresh name, and no dirty pages of the
+    /// previous run still being written back while this one is timed (on a shared disk that
+    /// writeback made single runs vary threefold).
+    fn settle(&self, remove: &[PathBuf]) {
+        if self.backend.volume_size(&self.fresh).is_ok() {
+            self.backend.delete_volume(&self.fresh).expect("delete");
+        }
+        for path in remove {
+            let _ = std::fs::remove_file(path);
+        }
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
     }
 }
 
@@ -80,74 +108,163 @@ fn utf8(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-fn virtstream_download(setup: &Setup, out: &Path) {
-    run(
-        env!("CARGO_BIN_EXE_virtstream"),
-        &[
-            "download",
-            "--uri",
-            &setup.uri,
-            "--pool",
-            "default",
-            "--vol",
-            &setup.source.name,
-            utf8(out),
-            "--sparse",
-        ],
-    );
+/// `virsh -q -c URI command args… [--sparse]`.
+fn virsh(setup: &Setup, command: &str, sparse: bool, args: &[&str]) {
+    let mut all = vec!["-q", "-c", &setup.uri, command];
+    all.extend_from_slice(args);
+    if sparse {
+        all.push("--sparse");
+    }
+    run("virsh", &all);
 }
 
-/// A sparse whole-volume upload cuts the volume before sending (so no old data survives under
-/// the image's holes); that cut is part of what the tool costs, so it stays in the measurement.
-fn virtstream_upload(setup: &Setup) {
-    run(
-        env!("CARGO_BIN_EXE_virtstream"),
-        &[
-            "upload",
-            "--uri",
-            &setup.uri,
-            "--pool",
-            "default",
-            "--vol",
-            &setup.target.name,
-            utf8(&setup.image),
-            "--sparse",
-        ],
-    );
+/// `virtstream command --uri URI --pool POOL --vol VOL FILE [--sparse] extra…`.
+fn virtstream(
+    setup: &Setup,
+    command: &str,
+    sparse: bool,
+    vol: &VolumeId,
+    file: &Path,
+    extra: &[&str],
+) {
+    let mut all = vec![
+        command,
+        "--uri",
+        &setup.uri,
+        "--pool",
+        &vol.pool,
+        "--vol",
+        &vol.name,
+        utf8(file),
+    ];
+    if sparse {
+        all.push("--sparse");
+    }
+    all.extend_from_slice(extra);
+    run(VIRTSTREAM, &all);
 }
 
-fn virsh_download(setup: &Setup, out: &Path) {
-    run(
-        "virsh",
-        &[
-            "-q",
-            "-c",
-            &setup.uri,
-            "vol-download",
-            "--sparse",
-            "--pool",
-            "default",
-            &setup.source.name,
-            utf8(out),
-        ],
-    );
+fn sparse_word(sparse: bool) -> &'static str {
+    if sparse { " --sparse" } else { "" }
 }
 
-fn virsh_upload(setup: &Setup) {
-    run(
-        "virsh",
-        &[
-            "-q",
-            "-c",
-            &setup.uri,
-            "vol-upload",
-            "--sparse",
-            "--pool",
-            "default",
-            &setup.target.name,
-            utf8(&setup.image),
-        ],
-    );
+fn download_case(setup: &Setup, sparse: bool) -> Case<'_> {
+    let outputs = [setup.out("virsh"), setup.out("virtstream")];
+    Case {
+        name: format!("download{}", sparse_word(sparse)),
+        // Each run writes a new file (as a user downloading an image does): neither tool pays
+        // for freeing the previous run's gigabyte.
+        prepare: Box::new(move || setup.settle(&outputs)),
+        virsh: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                let out = setup.out("virsh");
+                virsh(
+                    setup,
+                    "vol-download",
+                    sparse,
+                    &["--pool", &setup.source.pool, &setup.source.name, utf8(&out)],
+                )
+            }),
+        },
+        ours: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                virtstream(
+                    setup,
+                    "download",
+                    sparse,
+                    &setup.source,
+                    &setup.out("virtstream"),
+                    &[],
+                )
+            }),
+        },
+    }
+}
+
+/// An upload of the image into the existing target volume. A sparse whole-volume upload cuts
+/// the volume first (so no old data survives under the image's holes); that is part of what the
+/// tool costs, so it stays in the measurement.
+fn upload_case(setup: &Setup, sparse: bool) -> Case<'_> {
+    Case {
+        name: format!("upload{}, existing volume", sparse_word(sparse)),
+        prepare: Box::new(move || setup.settle(&[])),
+        virsh: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                virsh(
+                    setup,
+                    "vol-upload",
+                    sparse,
+                    &[
+                        "--pool",
+                        &setup.target.pool,
+                        &setup.target.name,
+                        utf8(&setup.image),
+                    ],
+                )
+            }),
+        },
+        ours: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                virtstream(setup, "upload", sparse, &setup.target, &setup.image, &[])
+            }),
+        },
+    }
+}
+
+/// The volume made and filled: `virsh vol-create-as` (raw, nothing allocated, as `virtstream
+/// upload --create` makes it) then `vol-upload`, against one `virtstream upload --create`.
+fn fresh_case(setup: &Setup, sparse: bool) -> Case<'_> {
+    Case {
+        name: format!(
+            "upload{}, fresh volume (create + upload)",
+            sparse_word(sparse)
+        ),
+        prepare: Box::new(move || setup.settle(&[])),
+        virsh: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                let size = setup.size.to_string();
+                let fresh = &setup.fresh;
+                virsh(
+                    setup,
+                    "vol-create-as",
+                    false,
+                    &[
+                        &fresh.pool,
+                        &fresh.name,
+                        &size,
+                        "--allocation",
+                        "0",
+                        "--format",
+                        "raw",
+                    ],
+                );
+                virsh(
+                    setup,
+                    "vol-upload",
+                    sparse,
+                    &["--pool", &fresh.pool, &fresh.name, utf8(&setup.image)],
+                )
+            }),
+        },
+        ours: Side {
+            cpu: Cpu::Children,
+            run: Box::new(move || {
+                virtstream(
+                    setup,
+                    "upload",
+                    sparse,
+                    &setup.fresh,
+                    &setup.image,
+                    &["--create"],
+                )
+            }),
+        },
+    }
 }
 
 /// Whether two files hold the same bytes, read in 1 MiB pieces rather than 1 GiB at once.
@@ -169,91 +286,73 @@ fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
     }
 }
 
-fn transfers(c: &mut Criterion) {
-    // Set up on first use: `--list` (nextest) must not create a 1 GiB volume.
-    let cell = OnceCell::new();
-    let setup = || cell.get_or_init(setup);
-    let virtstream_out = |setup: &Setup| setup.dir.path().join("virtstream.raw");
-    let virsh_out = |setup: &Setup| setup.dir.path().join("virsh.raw");
-
-    let mut wall = c.benchmark_group(WALL);
-    configure(&mut wall);
-    wall.bench_function("virsh_download_sparse", |b| {
-        b.iter(|| virsh_download(setup(), &virsh_out(setup())))
-    });
-    wall.bench_function("virtstream_download_sparse", |b| {
-        b.iter(|| virtstream_download(setup(), &virtstream_out(setup())))
-    });
-    wall.bench_function("virsh_upload_sparse", |b| b.iter(|| virsh_upload(setup())));
-    wall.bench_function("virtstream_upload_sparse", |b| {
-        b.iter(|| virtstream_upload(setup()))
-    });
-    wall.finish();
-
-    let mut cpu = c.benchmark_group(CPU);
-    configure(&mut cpu);
-    cpu.bench_function("virsh_download_sparse", |b| {
-        b.iter_custom(|n| {
-            cpu_of(n, Cpu::Children, || {
-                virsh_download(setup(), &virsh_out(setup()))
-            })
-        })
-    });
-    cpu.bench_function("virtstream_download_sparse", |b| {
-        b.iter_custom(|n| {
-            cpu_of(n, Cpu::Children, || {
-                virtstream_download(setup(), &virtstream_out(setup()))
-            })
-        })
-    });
-    cpu.bench_function("virsh_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, Cpu::Children, || virsh_upload(setup())))
-    });
-    cpu.bench_function("virtstream_upload_sparse", |b| {
-        b.iter_custom(|n| cpu_of(n, Cpu::Children, || virtstream_upload(setup())))
-    });
-    cpu.finish();
-
-    // A filtered run (nextest runs one function per process) may have made only one download.
-    if let Some(setup) = cell.get() {
-        let (ours, virsh) = (virtstream_out(setup), virsh_out(setup));
-        if ours.exists() && virsh.exists() {
-            assert!(
-                same_bytes(&ours, &virsh).expect("compare downloads"),
-                "virsh and virtstream downloaded different files"
+/// Each tool's download must be the volume, and each upload must leave the volume holding the
+/// image: a fast transfer that moves the wrong bytes is no result.
+fn check(setup: &Setup) {
+    let (virsh_out, ours_out) = (setup.out("virsh"), setup.out("virtstream"));
+    if virsh_out.exists() && ours_out.exists() {
+        assert!(
+            same_bytes(&ours_out, &virsh_out).expect("compare downloads"),
+            "virsh and virtstream downloaded different files"
+        );
+    }
+    let expected = setup.backend.volume_layout(&setup.source).expect("source");
+    for volume in [&setup.target, &setup.fresh] {
+        if let Ok(layout) = setup.backend.volume_layout(volume) {
+            assert_eq!(
+                layout.size(),
+                expected.size(),
+                "{volume} differs from the image in size"
             );
         }
     }
-}
-
-fn summary() {
-    println!(
-        "\nsummary (criterion medians of this run; ratio = virtstream / virsh, target <= 1.0)"
+    let image = std::fs::read(&setup.image).expect("image");
+    let mut volume = vec![0; image.len()];
+    let read = setup
+        .backend
+        .read_volume(&setup.target, 0, &mut volume)
+        .expect("read target");
+    assert!(
+        read == image.len() && volume == image,
+        "the target volume differs from the image after the uploads"
     );
-    for (group, label) in [(WALL, "wall"), (CPU, "cpu")] {
-        for direction in ["download", "upload"] {
-            let virsh = median_ns(group, &format!("virsh_{direction}_sparse"));
-            let ours = median_ns(group, &format!("virtstream_{direction}_sparse"));
-            match (virsh, ours) {
-                (Some(virsh), Some(ours)) => println!(
-                    "{label:<5} {direction:<9} virsh {:>9.1} ms  virtstream {:>9.1} ms  ratio {:.3}",
-                    virsh / 1e6,
-                    ours / 1e6,
-                    ours / virsh
-                ),
-                _ => println!("{label:<5} {direction:<9} not measured in this run"),
-            }
-        }
-    }
 }
-
-criterion_group!(benches, transfers);
 
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-    // Only a real benchmark run has medians; `--list` (nextest) and test mode print nothing more.
+    // nextest lists the tests of every target: this bench has none.
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let setup = setup();
+    let mut cases = vec![
+        download_case(&setup, true),
+        download_case(&setup, false),
+        upload_case(&setup, true),
+        upload_case(&setup, false),
+        fresh_case(&setup, true),
+        fresh_case(&setup, false),
+    ];
+    if let Some(word) = alternating::only_from_args() {
+        cases.retain(|case| case.name.contains(&word));
+    }
+    // Under `cargo test` one round on a 20 MiB volume checks the bench still runs.
+    let rounds = if full_run() {
+        alternating::rounds_from_args(7)
+    } else {
+        1
+    };
+    let rows = alternating::compare(&mut cases, rounds);
+    drop(cases);
+    check(&setup);
+    let title = format!(
+        "# virtstream vs virsh, as processes ({} MiB volume, 10 % data in 1 MiB extents)",
+        setup.size >> 20
+    );
     if full_run() {
-        summary();
+        alternating::publish("cli", &alternating::table(&title, "virtstream", &rows))
+            .expect("write the report");
+    }
+    for volume in [&setup.source, &setup.target, &setup.fresh] {
+        let _ = setup.backend.delete_volume(volume);
     }
 }

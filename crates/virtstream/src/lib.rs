@@ -5,10 +5,13 @@
 pub mod io;
 pub mod killable;
 pub mod served;
+mod sink;
 pub mod sparse_file;
 
 pub use io::{StreamReader, StreamWriter};
-pub use sparse_file::{Copied, download_to_file, download_to_writer, upload_from_file};
+pub use sparse_file::{
+    Copied, download_to_file, download_to_writer, upload_from_file, upload_from_file_with_head,
+};
 
 /// The README's Rust examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

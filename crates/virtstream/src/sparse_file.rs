@@ -8,10 +8,12 @@ use std::os::unix::fs::FileExt;
 use rustix::fs::{SeekFrom, seek};
 use stream_core::{Error, ErrorKind, Recv, RecvFlags, Result, Sent, Stream};
 
-/// Bytes moved per call: two of libvirt's 262120-byte packets. Measured against a private
+use crate::sink::{AtOffsets, InOrder, Sink, io_error};
+
+/// Bytes per upload `send`: two of libvirt's 262120-byte packets. Measured against a private
 /// daemon (`cargo xtask bench libvirt`, 1 GiB / 10 % data sparse upload): 262120 and 524240
 /// match or beat `virsh vol-upload --sparse`, 1 MiB sends are 1.6× slower, 131060 slower too.
-/// A `recv` returns one packet at most, so downloads gain nothing from more.
+/// (Downloads gather packets in [`crate::sink`].)
 const BUFFER: usize = 524_240;
 
 /// What a copy moved.
@@ -29,10 +31,6 @@ impl Copied {
     pub fn total(&self) -> u64 {
         self.data.saturating_add(self.holes)
     }
-}
-
-fn io_error(what: &str, error: std::io::Error) -> Error {
-    Error::new(ErrorKind::System, format!("{what}: {error}")).with_source(error)
 }
 
 /// Where the next data starts at or after `at`, or `None` if only a hole remains.
@@ -110,6 +108,19 @@ pub fn upload_from_file(
     stream: &mut dyn Stream,
     file: &File,
     sparse: bool,
+    progress: impl FnMut(Copied) -> Result<()>,
+) -> Result<Copied> {
+    upload_from_file_with_head(stream, file, sparse, 0, progress)
+}
+
+/// [`upload_from_file`], sending the file's first `head` bytes as data even where the file has
+/// a hole there (its zeros): for a volume whose first bytes still hold old data that a hole
+/// would leave in place.
+pub fn upload_from_file_with_head(
+    stream: &mut dyn Stream,
+    file: &File,
+    sparse: bool,
+    head: u64,
     mut progress: impl FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
     let size = file
@@ -130,7 +141,8 @@ pub fn upload_from_file(
         )?;
         return Ok(copied);
     }
-    let mut at = 0;
+    let mut at = head.min(size);
+    send_range(stream, file, 0, at, &mut buffer, &mut progress, &mut copied)?;
     while at < size {
         let data = next_data(file, at)?.unwrap_or(size).min(size);
         if data > at {
@@ -192,18 +204,10 @@ fn must_block() -> Error {
     )
 }
 
-/// Where a download's bytes go.
-enum Sink<'a> {
-    /// At their offset in a file of our own: holes are skipped, the size set at the end.
-    At(&'a File),
-    /// In order: holes are written as zeros.
-    InOrder(&'a mut dyn Write),
-}
-
 /// The one receive loop of both downloads: data and holes from `stream` into `sink`.
 fn receive(
     stream: &mut dyn Stream,
-    mut sink: Sink<'_>,
+    mut sink: impl Sink,
     sparse: bool,
     progress: &mut dyn FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
@@ -212,42 +216,31 @@ fn receive(
     } else {
         RecvFlags::empty()
     };
-    let mut buffer = vec![0; BUFFER];
     let mut copied = Copied::default();
     loop {
-        match stream.recv(&mut buffer, flags)? {
-            Recv::Data(n) if n > buffer.len() => return Err(overfilled(n, buffer.len())),
+        let room = sink.room()?;
+        let len = room.len();
+        match stream.recv(room, flags)? {
+            Recv::Data(n) if n > len => return Err(overfilled(n, len)),
             Recv::Data(n) => {
                 end_after(copied, n as u64)?;
-                let written = match &mut sink {
-                    Sink::At(file) => file.write_all_at(&buffer[..n], copied.total()),
-                    Sink::InOrder(out) => out.write_all(&buffer[..n]),
-                };
-                written.map_err(|error| io_error("write", error))?;
+                sink.filled(n)?;
                 copied.data += n as u64;
             }
             Recv::Hole => {
                 let length = stream.recv_hole(0)?.max(0) as u64;
                 end_after(copied, length)?;
-                match &mut sink {
-                    Sink::At(_) => copied.holes += length,
-                    Sink::InOrder(out) => write_zeros(*out, length, &mut buffer, |written| {
-                        copied.holes += written;
-                        progress(copied)
-                    })?,
-                }
+                sink.hole(length, &mut |written| {
+                    copied.holes += written;
+                    progress(copied)
+                })?;
             }
             Recv::Eof => break,
             Recv::WouldBlock => return Err(must_block()),
         }
         progress(copied)?;
     }
-    match sink {
-        Sink::At(file) => file
-            .set_len(copied.total())
-            .map_err(|error| io_error("set the file's size", error))?,
-        Sink::InOrder(out) => out.flush().map_err(|error| io_error("flush", error))?,
-    }
+    sink.end(copied.total())?;
     Ok(copied)
 }
 
@@ -263,7 +256,7 @@ pub fn download_to_file(
     sparse: bool,
     mut progress: impl FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
-    receive(stream, Sink::At(file), sparse, &mut progress)
+    receive(stream, AtOffsets::new(file), sparse, &mut progress)
 }
 
 /// Receive a download stream into `out` in order, for destinations that cannot seek or must be
@@ -278,26 +271,5 @@ pub fn download_to_writer(
     sparse: bool,
     mut progress: impl FnMut(Copied) -> Result<()>,
 ) -> Result<Copied> {
-    receive(stream, Sink::InOrder(out), sparse, &mut progress)
-}
-
-/// Writes `length` zero bytes to `out` through `buffer`, telling `done` each chunk's size (a
-/// hole can be a terabyte: progress and interruption must not wait for its end).
-fn write_zeros(
-    out: &mut dyn Write,
-    mut length: u64,
-    buffer: &mut [u8],
-    mut done: impl FnMut(u64) -> Result<()>,
-) -> Result<()> {
-    buffer.fill(0);
-    while length > 0 {
-        let chunk = buffer
-            .len()
-            .min(usize::try_from(length).unwrap_or(usize::MAX));
-        out.write_all(&buffer[..chunk])
-            .map_err(|error| io_error("write", error))?;
-        length -= chunk as u64;
-        done(chunk as u64)?;
-    }
-    Ok(())
+    receive(stream, InOrder::new(out), sparse, &mut progress)
 }

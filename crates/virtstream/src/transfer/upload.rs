@@ -2,7 +2,7 @@
 //! for, and a failed or interrupted upload says what the volume now holds.
 
 use stream_core::{Result, StreamFlags, Transfer};
-use virtstream::{Copied, upload_from_file};
+use virtstream::{Copied, upload_from_file_with_head};
 
 use super::volume::{self, Request};
 use super::{check_range, connect, prefix, progress, refuse, report, source};
@@ -52,7 +52,9 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
             volume::cut(backend.as_ref(), &volume)?;
         }
         let mut stream = backend.open(StreamFlags::empty(), &transfer)?;
-        upload_from_file(stream.as_mut(), &file, args.sparse, |done: Copied| {
+        // What the cut left of the old contents is overwritten, hole or not.
+        let head = if cut { volume::CUT_LEAVES } else { 0 };
+        upload_from_file_with_head(stream.as_mut(), &file, args.sparse, head, |done: Copied| {
             sent = done;
             bar.set_position(done.total());
             interrupt::check()

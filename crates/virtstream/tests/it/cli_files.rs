@@ -6,7 +6,7 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
@@ -501,6 +501,31 @@ fn a_whole_volume_upload_leaves_exactly_the_file_or_is_refused() {
         &["--offset", "4K", "--resize"],
     ));
     assert_eq!(backend.volume_size(&target).expect("size"), 4096 + 8192);
+}
+
+/// The cut before a whole-volume sparse upload leaves the volume's first byte as it was: an
+/// image that starts with a hole must still come out with zeros there, not the old byte.
+#[test]
+fn a_sparse_upload_of_an_image_starting_with_a_hole_leaves_no_old_byte() {
+    let (uri, backend) = daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = dir.path().join("holed.raw");
+    let file = File::create(&image).expect("file");
+    file.set_len(12288).expect("size");
+    file.write_all_at(&[3u8; 4096], 4096).expect("data");
+    let mut expected = vec![0u8; 4096];
+    expected.extend_from_slice(&[3u8; 4096]);
+    expected.resize(12288, 0);
+    let target = Fixture::new(&backend).volume("D16K").expect("volume");
+    assert_ne!(volume_bytes(&backend, &target)[0], 0, "old data at byte 0");
+    succeeds(&upload(&uri, &target, &image, &["--sparse", "--resize"]));
+    let bytes = volume_bytes(&backend, &target);
+    backend.delete_volume(&target).expect("delete");
+    assert!(
+        bytes == expected,
+        "the volume is not exactly the file: first bytes {:?}",
+        &bytes[..bytes.len().min(8)]
+    );
 }
 
 #[test]
