@@ -16,6 +16,8 @@ pub enum Target {
     Libvirt,
     /// The `virtstream` command-line tool (crate `virtstream`).
     Cli,
+    /// `virtstream serve` against libvirtd, with virsh as the client (crate `virtstream`).
+    Serve,
 }
 
 impl Target {
@@ -25,11 +27,12 @@ impl Target {
             Self::Sim => ("crates/stream-sim", "stream-sim", "sim"),
             Self::Libvirt => ("crates/stream-libvirt", "stream-libvirt", "libvirt"),
             Self::Cli => ("crates/virtstream", "virtstream", "cli"),
+            Self::Serve => ("crates/virtstream", "virtstream", "serve"),
         }
     }
 
     fn links_libvirt(self) -> bool {
-        matches!(self, Self::Libvirt | Self::Cli)
+        matches!(self, Self::Libvirt | Self::Cli | Self::Serve)
     }
 }
 
@@ -39,6 +42,19 @@ pub fn run(target: Target, args: &[String]) -> Result<()> {
     require_crate(&root, dir, package)?;
     if target.links_libvirt() {
         setup::ensure_libvirt_if_used()?;
+    }
+    if matches!(target, Target::Serve) {
+        // The lean twin whose start the bench times beside `virtstream serve`'s.
+        Cmd::cargo(&root)
+            .args([
+                "build",
+                "--release",
+                "--package",
+                "stream-rpc",
+                "--bin",
+                "virtstream-serve",
+            ])
+            .run()?;
     }
     let mut cmd = Cmd::cargo(&root).args(["bench", "--package", package, "--bench", bench]);
     // Without extra arguments a bare `--` would only clutter the echoed line.

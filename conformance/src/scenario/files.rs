@@ -1,11 +1,10 @@
-//! Reading one scenario file from disk: only a regular file, and only up to a size cap, so that
-//! a device (`/dev/zero` grew the process by a gigabyte a second) or a FIFO (blocked forever in
-//! `open`) is refused at once (issue 10, item 9).
+//! Reading one scenario file from disk: `stream_core::text_file`'s rules (a regular file, a size
+//! cap, opened non-blocking) with a scenario's cap and messages that say what a scenario file is.
 
-use std::fs::{File, Metadata};
-use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::io;
 use std::path::Path;
+
+use stream_core::text_file::{TextFileError, read_text_file};
 
 /// The most bytes a scenario file may hold: 1 MiB. The largest recorded one is 1,213 bytes
 /// (fixtures/scenarios/remote/lifecycle/new-stream-refuses-all-but-abort.scn); a scenario is a
@@ -37,54 +36,19 @@ impl ReadError {
     }
 }
 
-fn kind(metadata: &Metadata) -> Option<&'static str> {
-    let kind = metadata.file_type();
-    Some(if kind.is_file() {
-        return None;
-    } else if kind.is_dir() {
-        "directory"
-    } else if kind.is_fifo() {
-        "FIFO"
-    } else if kind.is_char_device() {
-        "character device"
-    } else if kind.is_block_device() {
-        "block device"
-    } else if kind.is_socket() {
-        "socket"
-    } else {
-        "special file"
-    })
-}
-
-fn regular(metadata: &Metadata) -> Result<(), ReadError> {
-    match kind(metadata) {
-        None => Ok(()),
-        Some(kind) => Err(ReadError::NotRegular(kind)),
+impl From<TextFileError> for ReadError {
+    fn from(error: TextFileError) -> ReadError {
+        match error {
+            TextFileError::Io(error) => ReadError::Io(error),
+            TextFileError::NotRegular(kind) => ReadError::NotRegular(kind),
+            TextFileError::TooLarge(_) => ReadError::TooLarge,
+            TextFileError::NotText => ReadError::NotText,
+        }
     }
 }
 
-/// The text of the scenario file at `path` (a symbolic link is followed to its target).
-///
-/// A path that is not a regular file is refused before it is opened, since opening some devices
-/// has effects of its own; the file is then opened non-blocking and checked again, so one
-/// swapped for a FIFO in between cannot block either. At most `MAX_SCENARIO_BYTES + 1` bytes are
-/// ever read.
+/// The text of the scenario file at `path` (a symbolic link is followed to its target): a
+/// regular file of at most [`MAX_SCENARIO_BYTES`], read as [`read_text_file`] reads it.
 pub fn read_scenario_file(path: &Path) -> Result<String, ReadError> {
-    regular(&std::fs::metadata(path)?)?;
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let metadata = file.metadata()?;
-    regular(&metadata)?;
-    if metadata.len() > MAX_SCENARIO_BYTES {
-        return Err(ReadError::TooLarge);
-    }
-    // The size can change after the stat: the read itself stops one byte past the cap.
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    file.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
-        return Err(ReadError::TooLarge);
-    }
-    String::from_utf8(bytes).map_err(|_| ReadError::NotText)
+    Ok(read_text_file(path, MAX_SCENARIO_BYTES)?)
 }

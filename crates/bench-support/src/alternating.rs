@@ -134,15 +134,20 @@ pub fn compare(cases: &mut [Case<'_>], rounds: usize) -> Vec<Row> {
 
 /// The rows as a Markdown table; `ours` names the contender (`virtstream`, `library`).
 pub fn table(title: &str, ours: &str, rows: &[Row]) -> String {
+    table_of(title, "virsh", ours, rows)
+}
+
+/// [`table`] with the baseline named `baseline` (`libvirtd`, when virsh is on both sides).
+pub fn table_of(title: &str, baseline: &str, ours: &str, rows: &[Row]) -> String {
     let mut text = format!("{title}\n\n");
     let runs = rows.first().map_or(0, |row| row.runs);
     let _ = writeln!(
         text,
-        "Medians of {runs} alternating runs each; ratio = {ours} / virsh (lower is better).\n"
+        "Medians of {runs} alternating runs each; ratio = {ours} / {baseline} (lower is better).\n"
     );
     let _ = writeln!(
         text,
-        "| transfer | virsh wall | virsh CPU | {ours} wall | {ours} CPU | ratio wall | ratio CPU |"
+        "| transfer | {baseline} wall | {baseline} CPU | {ours} wall | {ours} CPU | ratio wall | ratio CPU |"
     );
     let _ = writeln!(text, "|---|---:|---:|---:|---:|---:|---:|");
     let seconds = |d: Duration| format!("{:.3} s", d.as_secs_f64());

@@ -16,6 +16,7 @@ mod lifecycle;
 pub mod mock;
 mod outcome;
 mod stream;
+pub mod text_file;
 mod upload_ledger;
 
 pub use all::{ALL_BUFFER_SIZE, Section, recv_all, send_all, sparse_recv_all, sparse_send_all};

@@ -39,6 +39,7 @@ mod header;
 pub mod protocol;
 pub mod proxy;
 pub mod record;
+pub mod serve_command;
 pub mod server;
 pub mod xdr;
 

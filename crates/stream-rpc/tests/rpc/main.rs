@@ -3,6 +3,7 @@
 
 mod differential;
 mod frames;
+mod lean_binary;
 mod payloads;
 mod proxy;
 mod raw_client;
