@@ -75,7 +75,7 @@ impl ServedDownload {
         }
     }
 
-    /// The next packet; its bytes, for [`DownloadPacket::Data`], replace `buf`'s contents. A
+    /// The next packet; its bytes, for [`DownloadPacket::Data(len)`], are `buf[..len]`. A
     /// data packet that runs into a fault point is cut there (libvirtd's reads stop where its
     /// file does); a hole is always whole.
     pub fn next_packet(&mut self, buf: &mut Vec<u8>) -> DownloadPacket {
@@ -99,8 +99,12 @@ impl ServedDownload {
                 };
                 // A packet is at most MAX_PACKET (262120) bytes: it fits in memory and in usize.
                 let len = len as usize;
-                buf.resize(len, 0);
-                self.snapshot.read(offset, buf);
+                // Grown once, never shrunk: packets alternate 262120 and 24 bytes, and zeroing
+                // the buffer again for every large one cost a memset per packet.
+                if buf.len() < len {
+                    buf.resize(len, 0);
+                }
+                self.snapshot.read(offset, &mut buf[..len]);
                 self.moved(len as u64);
                 DownloadPacket::Data(len)
             }

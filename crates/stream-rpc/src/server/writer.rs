@@ -15,6 +15,31 @@ pub struct Writer {
     socket: Mutex<UnixStream>,
 }
 
+/// `head` then `payload` with as few system calls as the socket allows (one `writev` for a
+/// stream packet, where two writes cost a second syscall and wake-up per packet).
+fn write_both(socket: &mut UnixStream, head: &[u8], payload: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    let total = head.len() + payload.len();
+    while written < total {
+        let n = if written < head.len() {
+            let parts = [
+                io::IoSlice::new(&head[written..]),
+                io::IoSlice::new(payload),
+            ];
+            socket.write_vectored(&parts)
+        } else {
+            socket.write(&payload[written - head.len()..])
+        };
+        match n {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 impl Writer {
     /// Messages go to `socket`.
     pub fn new(socket: UnixStream) -> Writer {
@@ -43,8 +68,7 @@ impl Writer {
             whole.extend_from_slice(payload);
             socket.write_all(&whole)
         } else {
-            socket.write_all(&head)?;
-            socket.write_all(payload)
+            write_both(&mut *socket, &head, payload)
         }
     }
 
