@@ -209,13 +209,11 @@ fn worker(id: usize, shared: Arc<Shared>, to_main: Sender<Msg>) {
                     })
                 });
         let outcome = if shared.epoch_number() != epoch {
-            // Whoever restarted, the old connection is dead: clean up through the new one.
-            backend = shared.connection(id).1;
             judged_after_restart(outcome)
         } else {
             outcome
         };
-        let outcome = job.delete(&backend, outcome);
+        let outcome = delete(&shared, id, &job, outcome);
         *lock(&shared.slots[id]) = None;
         if to_main
             .send(Msg::Event(Event::Done(job.plan, outcome)))
@@ -224,6 +222,23 @@ fn worker(id: usize, shared: Arc<Shared>, to_main: Sender<Msg>) {
             break;
         }
     }
+}
+
+/// Delete the transfer's volume through this worker's connection now (whoever restarted, the
+/// old one is dead). A delete cut by a restart that began meanwhile is tried again on the next
+/// connection: the volume outlives the daemon.
+fn delete(shared: &Shared, id: usize, job: &Job, outcome: Outcome) -> Outcome {
+    for _ in 0..3 {
+        let (epoch, backend) = shared.connection(id);
+        let deleted = job.delete(&backend, outcome.clone());
+        let cut = matches!(&deleted, Outcome::Failed(failure)
+            if failure.stage == "delete_volume" && is_daemon_gone(failure));
+        if !cut || shared.epoch_number() == epoch {
+            return deleted;
+        }
+    }
+    let (_, backend) = shared.connection(id);
+    job.delete(&backend, outcome)
 }
 
 /// How a pool runs.
