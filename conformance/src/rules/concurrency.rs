@@ -10,7 +10,7 @@
 
 use std::sync::Barrier;
 
-use stream_core::{Layout, Recv, RecvFlags, Stream, Transfer, VolumeId};
+use stream_core::{Layout, Recv, RecvFlags, Stream, StreamFlags, Transfer, VolumeId};
 
 use super::{Needs, rules};
 use crate::fixture::drain;
@@ -52,10 +52,7 @@ impl Source {
     fn open(&self, fx: Fixture<'_>) -> Result<Box<dyn Stream>, String> {
         match self {
             Source::Volume(volume) => fx.download(volume, true),
-            Source::Screenshot => fx.open(
-                stream_core::StreamFlags::empty(),
-                Transfer::screenshot("test"),
-            ),
+            Source::Screenshot => fx.open(StreamFlags::empty(), Transfer::screenshot("test")),
         }
     }
 
@@ -413,12 +410,11 @@ fn one_ends_while_another_runs(fx: Fixture<'_>, abort: bool) -> Check {
     };
     let mut a = Reader::open(fx, &first)?;
     let mut b = Reader::open(fx, &second)?;
-    let mut upload = match fx.backend.capabilities().upload {
-        true => {
-            let target = fx.volume("H64K")?;
-            Some((fx.upload(&target, false)?, target))
-        }
-        false => None,
+    let mut upload = if fx.backend.capabilities().upload {
+        let target = fx.volume("H64K")?;
+        Some((fx.upload(&target, false)?, target))
+    } else {
+        None
     };
     for _ in 0..3 {
         a.step()?;
