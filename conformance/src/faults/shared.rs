@@ -2,8 +2,8 @@
 //! the death ends both, each with its own sequence (measured on libvirt 9.0: FINDINGS.md Q27).
 //!
 //! Each stream first hands out what its client queue already holds (while one stream reads,
-//! the client queues the packets the daemon sent for the other, so how much is timing), then
-//! fails. Only one call on the connection ever touches the dead socket: with the event loop
+//! the client queues the packets the daemon sent for the other, so how much is timing: once the
+//! whole rest of a volume, whose download then ends normally and fails at `finish`), then fails. Only one call on the connection ever touches the dead socket: with the event loop
 //! parked (blocking streams), that call gets the socket's own error (end of file for a `recv`,
 //! broken pipe for a `send`; once "received hangup event on socket"); every other failure, on
 //! either stream, is "client socket is closed". After its first failure each stream answers as
@@ -37,6 +37,8 @@ struct Doomed {
     position: u64,
     buf: Vec<u8>,
     failures: Vec<Error>,
+    /// A download that got its whole volume and end of stream (all of it was queued).
+    ended: bool,
 }
 
 impl Doomed {
@@ -60,6 +62,7 @@ impl Doomed {
             position: 0,
             buf: vec![1; CHUNK],
             failures: Vec::new(),
+            ended: false,
         };
         for _ in 0..BEFORE_KILL {
             doomed.step()?;
@@ -102,14 +105,20 @@ impl Doomed {
                 })?;
                 self.position += n as u64;
             }
+            Ok(Recv::Eof) if self.position == layout.size() => self.ended = true,
             Ok(other) => return Err(format!("download: {other:?} at {}", self.position)),
             Err(error) => self.failures.push(error),
         }
         Ok(())
     }
 
-    /// After its first failure: every data call closed, `finish` closed, then the contract's
-    /// closed stream for `abort` (as a lone stream: Q11.4).
+    /// Whether the calls after the kill are over for this stream.
+    fn over(&self) -> bool {
+        self.ended || self.failures.len() >= FAILURES
+    }
+
+    /// After its first failure: every data call closed, `finish` closed (unless it was the
+    /// failure), then the contract's closed stream for `abort` (as a lone stream: Q11.4).
     fn check_later(&mut self) -> Check {
         let what = self.what();
         for (index, later) in self.failures.iter().enumerate().skip(1) {
@@ -120,11 +129,13 @@ impl Doomed {
             )?;
         }
         let rendered = |result: stream_core::Result<()>| result.map_err(|e| render_error(&e));
-        ensure_eq(
-            rendered(self.stream.finish()),
-            Err(closed()),
-            &format!("{what}: finish"),
-        )?;
+        if !self.ended {
+            ensure_eq(
+                rendered(self.stream.finish()),
+                Err(closed()),
+                &format!("{what}: finish"),
+            )?;
+        }
         ensure_eq(
             rendered(self.stream.abort()),
             Err(render_error(&stream_closed())),
@@ -156,12 +167,22 @@ fn both_die(target: &dyn Killable, downloads: [bool; 2], second_first: bool) -> 
     target.kill()?;
     let order = if second_first { [1, 0] } else { [0, 1] };
     for _ in 0..10_000 {
-        if pair.iter().all(|doomed| doomed.failures.len() >= FAILURES) {
+        if pair.iter().all(Doomed::over) {
             break;
         }
         for &index in &order {
-            if pair[index].failures.len() < FAILURES {
+            if !pair[index].over() {
                 pair[index].step()?;
+            }
+        }
+    }
+    // A download that ended fails at `finish`, which needs the daemon.
+    for &index in &order {
+        let doomed = &mut pair[index];
+        if doomed.ended {
+            match doomed.stream.finish() {
+                Ok(()) => return Err("download: finish succeeded after the death".into()),
+                Err(error) => doomed.failures.push(error),
             }
         }
     }
