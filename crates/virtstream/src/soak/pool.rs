@@ -226,19 +226,27 @@ fn worker(id: usize, shared: Arc<Shared>, to_main: Sender<Msg>) {
 
 /// Delete the transfer's volume through this worker's connection now (whoever restarted, the
 /// old one is dead). A delete cut by a restart that began meanwhile is tried again on the next
-/// connection: the volume outlives the daemon.
+/// connection: the volume outlives the daemon, unless the cut delete had already removed it
+/// (the daemon died before its answer came), which "not found" then says.
 fn delete(shared: &Shared, id: usize, job: &Job, outcome: Outcome) -> Outcome {
-    for _ in 0..3 {
+    let mut retried = false;
+    loop {
         let (epoch, backend) = shared.connection(id);
         let deleted = job.delete(&backend, outcome.clone());
-        let cut = matches!(&deleted, Outcome::Failed(failure)
-            if failure.stage == "delete_volume" && is_daemon_gone(failure));
-        if !cut || shared.epoch_number() == epoch {
+        let Outcome::Failed(failure) = &deleted else {
+            return deleted;
+        };
+        if failure.stage != "delete_volume" {
             return deleted;
         }
+        if retried && failure.error.starts_with("not-found:") {
+            return outcome;
+        }
+        if retried || !is_daemon_gone(failure) || shared.epoch_number() == epoch {
+            return deleted;
+        }
+        retried = true;
     }
-    let (_, backend) = shared.connection(id);
-    job.delete(&backend, outcome)
 }
 
 /// How a pool runs.
