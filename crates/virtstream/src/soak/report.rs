@@ -335,18 +335,18 @@ impl Report {
     /// The plain-text table for stdout (and, fenced, in report.md).
     pub fn table(&self) -> String {
         let mut out = String::new();
+        // Transfers that overlap have no peak of their own: only the run's is shown then.
+        let per_transfer = self.memory.per_transfer_peaks;
         let row = |out: &mut String, name: &str, k: &Kind| {
+            let peak = if per_transfer {
+                format!("{:.1}", k.peak as f64 / MIB)
+            } else {
+                "-".into()
+            };
             let _ = writeln!(
                 out,
-                "{name:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8} {:>9.1}",
-                k.run,
-                k.verified,
-                k.aborted,
-                k.restarted,
-                k.failed,
-                k.mismatched,
-                k.skipped,
-                k.peak as f64 / MIB
+                "{name:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8} {peak:>9}",
+                k.run, k.verified, k.aborted, k.restarted, k.failed, k.mismatched, k.skipped,
             );
         };
         let _ = writeln!(
