@@ -4,10 +4,6 @@
 //! the cache first (what a plain `memcpy` of 256 KiB does) only doubles the memory traffic:
 //! measured on this project's 2-core machine, 256 KiB `copy_from_slice` calls into fresh
 //! storage ran at 1.7 GB/s where a single 1 GiB `memcpy` (which glibc streams) ran at 7 GB/s.
-//! With AVX2 the copy uses 32-byte lanes: 1 GiB of 256 KiB sends took 83 ms against 100 ms with
-//! 16-byte lanes (medians of 8 alternating runs, issue 13), as fast as a plain copy of the same
-//! bytes into a cache-resident buffer (85 ms): a single core's copy is bound by how fast it can
-//! read, so the store that skips the cache costs nothing more.
 
 /// Below this, a plain copy is as good (the destination fits in cache anyway).
 const STREAMING_MIN: usize = 64 * 1024;
@@ -17,13 +13,8 @@ pub fn copy_to_storage(dst: &mut [u8], src: &[u8]) {
     assert_eq!(dst.len(), src.len(), "copy_to_storage needs equal lengths");
     #[cfg(target_arch = "x86_64")]
     if dst.len() >= STREAMING_MIN {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: lengths are equal (asserted) and the CPU has AVX2 (checked).
-            unsafe { streaming_copy_avx2(dst, src) };
-        } else {
-            // SAFETY: lengths are equal (asserted) and SSE2 is part of the x86_64 baseline.
-            unsafe { streaming_copy(dst, src) };
-        }
+        // SAFETY: lengths are equal (asserted) and SSE2 is part of the x86_64 baseline.
+        unsafe { streaming_copy(dst, src) };
         return;
     }
     dst.copy_from_slice(src);
@@ -57,60 +48,9 @@ unsafe fn streaming_copy(dst: &mut [u8], src: &[u8]) {
     dst[head + body..].copy_from_slice(&src[head + body..]);
 }
 
-/// [`streaming_copy`] with 32-byte lanes: half the instructions per byte, which is what a
-/// single core's copy is bound by once the destination is not read.
-///
-/// # Safety
-/// `dst.len() == src.len()`; the CPU has AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn streaming_copy_avx2(dst: &mut [u8], src: &[u8]) {
-    use std::arch::x86_64::{__m256i, _mm_sfence, _mm256_loadu_si256, _mm256_stream_si256};
-    let head = dst.as_ptr().align_offset(32).min(dst.len());
-    dst[..head].copy_from_slice(&src[..head]);
-    let body = (dst.len() - head) / 128 * 128;
-    let (to, from) = (dst[head..].as_mut_ptr(), src[head..].as_ptr());
-    let mut at = 0;
-    while at < body {
-        // SAFETY: `at + 128 <= body <= dst.len() - head`, so every 32-byte lane is in bounds of
-        // both slices; `to + at` is 32-byte aligned because `to` is and `at` is a multiple of 128.
-        unsafe {
-            for lane in 0..4 {
-                let offset = at + lane * 32;
-                let value = _mm256_loadu_si256(from.add(offset).cast::<__m256i>());
-                _mm256_stream_si256(to.add(offset).cast::<__m256i>(), value);
-            }
-        }
-        at += 128;
-    }
-    // Orders the streaming stores before any later access to the storage (safe to call in a
-    // function that enables the feature).
-    _mm_sfence();
-    dst[head + body..].copy_from_slice(&src[head + body..]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Both lane widths, whichever the CPU would pick.
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn both_streaming_copies_copy_every_byte() {
-        let src: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        for (skip, len) in [(0, 300_000 - 7), (5, 70_001), (31, 65_536), (17, 129)] {
-            let mut dst = vec![0u8; len + skip];
-            // SAFETY: equal lengths; SSE2 is baseline.
-            unsafe { streaming_copy(&mut dst[skip..], &src[..len]) };
-            assert_eq!(&dst[skip..], &src[..len], "sse2 skip {skip} len {len}");
-            if std::arch::is_x86_feature_detected!("avx2") {
-                dst.fill(0);
-                // SAFETY: equal lengths; AVX2 checked.
-                unsafe { streaming_copy_avx2(&mut dst[skip..], &src[..len]) };
-                assert_eq!(&dst[skip..], &src[..len], "avx2 skip {skip} len {len}");
-            }
-        }
-    }
 
     #[test]
     fn copies_every_byte_at_any_alignment_and_length() {
