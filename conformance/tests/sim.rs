@@ -16,7 +16,5 @@ stream_conformance::conformance_suite!(sim_local, SimBackend::new(Profile::Local
     plain_recv_reads_holes_as_zeros, holes_follow_blocks_and_merge, sparse_round_trip_keeps_bytes_and_holes,
     trailing_hole_sets_the_size, send_past_the_upload_range_is_refused_and_loses_nothing, send_all_then_recv_all_round_trip,
     sparse_all_helpers_round_trip,
-    interleaved_downloads_get_their_own_bytes_and_holes, downloads_on_two_threads_get_their_own_bytes_and_holes,
-    upload_and_download_at_once_keep_their_own_data, finishing_a_stream_leaves_another_running,
-    aborting_a_stream_leaves_another_running,
+    upload_and_download_at_once_keep_their_own_data,
 ]);

@@ -56,6 +56,12 @@ enum Command {
     /// Many random transfers through a private libvirtd (aborts and daemon restarts among them),
     /// each checked against its source, in release mode. Arguments after `--` go to `virtstream soak`.
     Soak {
+        /// Threads running transfers at once (`virtstream soak --threads`; 1: one at a time).
+        #[arg(long)]
+        threads: Option<u32>,
+        /// Connections the threads share (`virtstream soak --connections`).
+        #[arg(long)]
+        connections: Option<u32>,
         /// Passed to `virtstream soak`, e.g. `--transfers 100 --seed 7`.
         #[arg(last = true)]
         args: Vec<String>,
@@ -91,7 +97,11 @@ fn main() -> Result<ExitCode, Error> {
         Command::Ci => ci::run()?,
         Command::Fuzz { cases, targets } => fuzz::run(cases, &targets)?,
         // The soak's exit status is its verdict, passed through unchanged.
-        Command::Soak { args } => return soak::run(&args),
+        Command::Soak {
+            threads,
+            connections,
+            args,
+        } => return soak::run(threads, connections, &args),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 
 mod differential;
 mod rules;
+mod shared;
 mod sim;
 mod trace;
 

@@ -12,6 +12,7 @@ use stream_core::{
 };
 use stream_sim::MAX_PACKET;
 
+use super::shared;
 use super::trace::{Direction, Plan, trace};
 use super::{FaultRule, Killable};
 use crate::scenario::render_error;
@@ -38,6 +39,18 @@ pub const FAULT_RULES: &[FaultRule] = &[
     FaultRule {
         id: "dead_connection_refuses_binds_and_volume_calls",
         check: dead_connection_refuses_binds_and_volume_calls,
+    },
+    FaultRule {
+        id: "two_downloads_die_with_their_connection",
+        check: shared::two_downloads_die_with_their_connection,
+    },
+    FaultRule {
+        id: "two_downloads_die_with_their_connection_second_called_first",
+        check: shared::two_downloads_die_with_their_connection_second_called_first,
+    },
+    FaultRule {
+        id: "a_download_and_an_upload_die_with_their_connection",
+        check: shared::a_download_and_an_upload_die_with_their_connection,
     },
 ];
 

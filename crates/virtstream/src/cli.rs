@@ -65,6 +65,12 @@ pub struct SoakArgs {
     /// Storage pool on --uri's daemon (a private daemon's is `default`).
     #[arg(long, default_value = "default")]
     pub pool: String,
+    /// Threads running transfers at once (1: one transfer at a time, as before).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: u32,
+    /// Connections the threads share: thread `i` uses connection `i % connections`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub connections: u32,
     /// Seconds a transfer may take before it counts as a hang.
     #[arg(long, default_value_t = 60)]
     pub deadline: u64,

@@ -1,10 +1,13 @@
 //! `virtstream soak`: many random transfers through a libvirt daemon (sparse and not, blocking
 //! and NONBLOCK, some aborted, some cut by a daemon restart), every completed one checked byte
-//! for byte against its source, each under a watchdog, memory sampled; then a report.
+//! for byte against its source, each under a watchdog, memory sampled; then a report. One at a
+//! time on one thread, or (`--threads`, `--connections`) many at once sharing connections.
 
+mod concurrent;
 mod drive;
 mod memory;
 mod plan;
+mod pool;
 mod report;
 mod verify;
 
@@ -101,9 +104,11 @@ pub fn run(args: &SoakArgs) -> ExitCode {
         }
     };
     println!(
-        "soak: {} transfers up to {} bytes, seed {seed} (replay with --seed {seed}), daemon {} ({})",
+        "soak: {} transfers up to {} bytes on {} threads sharing {} connections, seed {seed} (replay with --seed {seed}), daemon {} ({})",
         args.transfers,
         args.max_size,
+        args.threads,
+        args.connections,
         target.uri,
         if target.daemon.is_some() {
             "private, restartable"
@@ -112,7 +117,13 @@ pub fn run(args: &SoakArgs) -> ExitCode {
         }
     );
     let mut report = Report::new(seed, args, &target.uri, target.daemon.is_some());
-    match soak(args, seed, &mut target, &mut report) {
+    let concurrent = args.threads > 1 || args.connections > 1;
+    let soaked = if concurrent {
+        concurrent::soak(args, seed, &mut target, &mut report)
+    } else {
+        soak(args, seed, &mut target, &mut report)
+    };
+    match soaked {
         Ok(()) => {}
         Err(why) => report.stopped_early = Some(why),
     }

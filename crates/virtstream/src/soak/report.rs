@@ -47,10 +47,57 @@ impl Memory {
     }
 }
 
+/// One stream alone against the soak's threads at once, on the same transfers (all verified).
+#[derive(Debug, Clone)]
+pub struct Throughput {
+    pub transfers: u32,
+    /// Volume bytes of one pass (data, holes and zeros).
+    pub bytes: u64,
+    pub threads: u32,
+    pub connections: u32,
+    /// Wall time of each pass one at a time on one connection, and of each concurrent pass.
+    pub alone: Vec<Duration>,
+    pub together: Vec<Duration>,
+}
+
+impl Throughput {
+    fn median(times: &[Duration]) -> Duration {
+        let mut sorted = times.to_vec();
+        sorted.sort();
+        sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+    }
+
+    fn rate(&self, times: &[Duration]) -> f64 {
+        self.bytes as f64 / MIB / Self::median(times).as_secs_f64().max(1e-9)
+    }
+
+    /// Aggregate throughput over one stream alone's.
+    pub fn ratio(&self) -> f64 {
+        self.rate(&self.together) / self.rate(&self.alone)
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "throughput: {} transfers ({:.1} MiB of volume bytes): one stream alone {:.0} MiB/s, {} threads on {} connections {:.0} MiB/s aggregate ({:.2}x), medians of {} alternating passes each, every transfer verified",
+            self.transfers,
+            self.bytes as f64 / MIB,
+            self.rate(&self.alone),
+            self.threads,
+            self.connections,
+            self.rate(&self.together),
+            self.ratio(),
+            self.alone.len()
+        )
+    }
+}
+
 #[derive(Debug)]
 pub struct Report {
     seed: u64,
     planned: u32,
+    threads: u32,
+    connections: u32,
+    pub throughput: Option<Throughput>,
     max_size: u64,
     uri: String,
     restartable: bool,
@@ -71,6 +118,9 @@ impl Report {
         Report {
             seed,
             planned: args.transfers,
+            threads: args.threads,
+            connections: args.connections,
+            throughput: None,
             max_size: args.max_size,
             uri: uri.to_owned(),
             restartable,
@@ -285,18 +335,18 @@ impl Report {
     /// The plain-text table for stdout (and, fenced, in report.md).
     pub fn table(&self) -> String {
         let mut out = String::new();
+        // Transfers that overlap have no peak of their own: only the run's is shown then.
+        let per_transfer = self.memory.per_transfer_peaks;
         let row = |out: &mut String, name: &str, k: &Kind| {
+            let peak = if per_transfer {
+                format!("{:.1}", k.peak as f64 / MIB)
+            } else {
+                "-".into()
+            };
             let _ = writeln!(
                 out,
-                "{name:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8} {:>9.1}",
-                k.run,
-                k.verified,
-                k.aborted,
-                k.restarted,
-                k.failed,
-                k.mismatched,
-                k.skipped,
-                k.peak as f64 / MIB
+                "{name:<26} {:>5} {:>9} {:>8} {:>10} {:>7} {:>11} {:>8} {peak:>9}",
+                k.run, k.verified, k.aborted, k.restarted, k.failed, k.mismatched, k.skipped,
             );
         };
         let _ = writeln!(
@@ -364,6 +414,14 @@ impl Report {
             self.moved.lost_events
         );
         let _ = writeln!(out, "{}", self.restart_line());
+        let _ = writeln!(
+            out,
+            "concurrency: {} threads sharing {} connections",
+            self.threads, self.connections
+        );
+        if let Some(throughput) = &self.throughput {
+            let _ = writeln!(out, "{}", throughput.line());
+        }
         let _ = writeln!(out, "memory: {}", self.memory_line());
         let _ = writeln!(
             out,
@@ -389,10 +447,12 @@ impl Report {
 
     fn markdown(&self) -> String {
         format!(
-            "# virtstream soak\n\n`virtstream soak --transfers {} --seed {} --max-size {}`\n\n```text\n{}\n```\n",
+            "# virtstream soak\n\n`virtstream soak --transfers {} --seed {} --max-size {} --threads {} --connections {}`\n\n```text\n{}\n```\n",
             self.planned,
             self.seed,
             self.max_size,
+            self.threads,
+            self.connections,
             self.table()
         )
     }
@@ -448,7 +508,7 @@ impl Report {
         let hangs: Vec<String> = self.hangs.iter().map(|h| json::string(h)).collect();
         let number = |value: Option<u64>| value.map_or_else(|| "null".into(), |v| v.to_string());
         format!(
-            "{{\n  \"seed\": {},\n  \"planned\": {},\n  \"max_size\": {},\n  \"uri\": {},\n  \"restartable\": {},\n  \"passed\": {},\n  \"stopped_early\": {},\n  \"transfers\": {},\n  \"verified\": {},\n  \"aborted\": {},\n  \"restarted\": {},\n  \"skipped\": {},\n  \"data_bytes\": {},\n  \"hole_bytes\": {},\n  \"mismatches\": {},\n  \"mismatch_list\": {},\n  \"hangs\": {},\n  \"hang_list\": [{}],\n  \"unexpected_failures\": {},\n  \"failure_list\": {},\n  \"restart_errors\": [{}],\n  \"would_blocks\": {},\n  \"lost_events\": {},\n  \"rss_warm\": {},\n  \"rss_end\": {},\n  \"rss_peak\": {},\n  \"memory_bound\": {},\n  \"wall_seconds\": {:.3},\n  \"kinds\": {{{}}}\n}}\n",
+            "{{\n  \"seed\": {},\n  \"planned\": {},\n  \"max_size\": {},\n  \"uri\": {},\n  \"restartable\": {},\n  \"passed\": {},\n  \"stopped_early\": {},\n  \"transfers\": {},\n  \"verified\": {},\n  \"aborted\": {},\n  \"restarted\": {},\n  \"skipped\": {},\n  \"data_bytes\": {},\n  \"hole_bytes\": {},\n  \"mismatches\": {},\n  \"mismatch_list\": {},\n  \"hangs\": {},\n  \"hang_list\": [{}],\n  \"unexpected_failures\": {},\n  \"failure_list\": {},\n  \"restart_errors\": [{}],\n  \"would_blocks\": {},\n  \"lost_events\": {},\n  \"rss_warm\": {},\n  \"rss_end\": {},\n  \"rss_peak\": {},\n  \"memory_bound\": {},\n  \"wall_seconds\": {:.3},\n  \"threads\": {},\n  \"connections\": {},\n  \"throughput_ratio\": {},\n  \"kinds\": {{{}}}\n}}\n",
             self.seed,
             self.planned,
             self.max_size,
@@ -479,6 +539,11 @@ impl Report {
             number(self.peak()),
             self.memory.bound,
             self.wall.as_secs_f64(),
+            self.threads,
+            self.connections,
+            self.throughput
+                .as_ref()
+                .map_or_else(|| "null".into(), |t| format!("{:.3}", t.ratio())),
             kinds.join(", ")
         )
     }

@@ -101,6 +101,12 @@ impl Job {
         let mut backend = self.backend.clone();
         let outcome = self.transfer(&mut backend, restart);
         // After a restart `backend` is the new connection: the old one cannot delete anything.
+        self.delete(&backend, outcome)
+    }
+
+    /// Delete the volume through `backend`; failing to delete spoils a transfer that went well
+    /// (one that failed may not have a volume any more).
+    pub fn delete(&self, backend: &LibvirtBackend, outcome: Outcome) -> Outcome {
         match backend.delete_volume(&self.volume) {
             Err(error) if matches!(outcome, Outcome::Verified(_) | Outcome::Aborted(_)) => {
                 Outcome::Failed(Failure::new("delete_volume", error))
@@ -109,7 +115,9 @@ impl Job {
         }
     }
 
-    fn transfer(&self, backend: &mut LibvirtBackend, restart: RestartHook<'_>) -> Outcome {
+    /// The transfer and its check, without the cleanup; `backend` is the new connection after
+    /// a restart.
+    pub fn transfer(&self, backend: &mut LibvirtBackend, restart: RestartHook<'_>) -> Outcome {
         let plan = &self.plan;
         let source = match plan.direction {
             Direction::Upload => Layout::hole(plan.layout.size()),
