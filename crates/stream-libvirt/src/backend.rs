@@ -73,6 +73,15 @@ impl LibvirtBackend {
         })
     }
 
+    /// Whether the connection still reaches its daemon, as libvirt's client sees it: false once
+    /// its close callback reported the daemon gone or `virConnectIsAlive` says the socket is
+    /// closed (an in-process driver is always alive). Asks nothing of the daemon.
+    pub fn is_alive(&self) -> bool {
+        // SAFETY: the connection lives as long as `self`.
+        !self.watchers.is_dead()
+            && unsafe { virt::sys::virConnectIsAlive(self.connection.as_ptr()) == 1 }
+    }
+
     /// The test driver's default configuration: domain `test`, in-process.
     pub fn test_driver() -> Result<LibvirtBackend> {
         LibvirtBackend::connect("test:///default")

@@ -86,7 +86,10 @@ impl Killable for ServedSim {
         self
     }
 
-    /// The server dies as a killed libvirtd does for its clients: every connection is cut.
+    /// The server dies as a killed libvirtd does for its clients: every connection is cut. As
+    /// the daemon column's kill returns once libvirtd is reaped, by when its client has seen the
+    /// socket close, this returns once the client has (within 2 s): a call made right after a
+    /// kill then meets "client socket is closed" on both, not a write into the dying socket.
     fn kill(&self) -> std::result::Result<(), String> {
         let mut server = self
             .server
@@ -96,6 +99,10 @@ impl Killable for ServedSim {
         match server.take() {
             Some(server) => {
                 drop(server);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+                while self.backend.is_alive() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
                 Ok(())
             }
             None => Err("the served simulator was already stopped".into()),

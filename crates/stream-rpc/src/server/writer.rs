@@ -68,7 +68,7 @@ impl Writer {
             whole.extend_from_slice(payload);
             socket.write_all(&whole)
         } else {
-            write_both(&mut *socket, &head, payload)
+            write_both(&mut socket, &head, payload)
         }
     }
 
