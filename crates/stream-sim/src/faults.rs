@@ -67,7 +67,7 @@ pub enum Fault {
     },
     /// The filesystem under the pool fills at byte `at` of an upload: bytes before it are
     /// written, then the daemon's write fails as libvirt 9.0's does on a full disk, 38/38
-    /// "Unable to write <volume>: No space left on device" (fixtures/libvirt-9.0 Q16), and the
+    /// `Unable to write <volume>: No space left on device` (fixtures/libvirt-9.0 Q16), and the
     /// error stays. Only an upload writes: a plan with it is refused for a download.
     DiskFullAt {
         /// The upload position where the filesystem is full.

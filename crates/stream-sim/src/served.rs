@@ -75,7 +75,7 @@ impl ServedDownload {
         }
     }
 
-    /// The next packet; its bytes, for [`DownloadPacket::Data(len)`], are `buf[..len]`. A
+    /// The next packet; its bytes, for [`DownloadPacket::Data`]`(len)`, are `buf[..len]`. A
     /// data packet that runs into a fault point is cut there (libvirtd's reads stop where its
     /// file does); a hole is always whole.
     pub fn next_packet(&mut self, buf: &mut Vec<u8>) -> DownloadPacket {
