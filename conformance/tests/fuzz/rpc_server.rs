@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use stream_core::{Backend, Layout, VolumeId};
 use stream_rpc::record::{Direction, parse_recording};
 use stream_rpc::server::serve_connection;
-use stream_rpc::{Frame, FrameError, FrameReader, Header, MessageType, REMOTE_PROGRAM, Status};
+use stream_rpc::{Frame, FrameError, FrameReader, MessageType, Status};
 use stream_sim::{Profile, SimBackend};
 
 use super::corpus;
@@ -198,17 +198,7 @@ fn check(send: &[u8], sim: &SimBackend) -> Result<(), String> {
     let (mut other, other_end) = UnixStream::pair().map_err(|e| e.to_string())?;
     let sim = sim.clone();
     let second = std::thread::spawn(move || serve_connection(other_end, sim));
-    let auth_list = Frame {
-        header: Header {
-            prog: REMOTE_PROGRAM,
-            vers: 1,
-            proc_: 66,
-            kind: MessageType::CALL,
-            serial: 0,
-            status: Status::OK,
-        },
-        payload: Vec::new(),
-    };
+    let auth_list = Frame::remote_call(66, 0, Vec::new());
     other
         .write_all(&auth_list.encode().unwrap())
         .map_err(|e| e.to_string())?;

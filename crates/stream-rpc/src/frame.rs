@@ -46,6 +46,20 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A CALL of the REMOTE program, version 1: procedure `proc_` (`REMOTE_PROC_*`) with
+    /// `serial` and its XDR arguments, as a client sends it.
+    pub fn remote_call(proc_: u32, serial: u32, payload: Vec<u8>) -> Frame {
+        let header = crate::Header {
+            prog: crate::REMOTE_PROGRAM,
+            vers: crate::REMOTE_VERSION,
+            proc_,
+            kind: crate::MessageType::CALL,
+            serial,
+            status: crate::Status::OK,
+        };
+        Frame { header, payload }
+    }
+
     /// The value of the length word this frame is sent with.
     pub fn wire_len(&self) -> u64 {
         u64::from(MESSAGE_MIN) + self.payload.len() as u64

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use stream_rpc::{
     Frame, FrameError, FrameReader, HEADER_SIZE, Header, LEN_SIZE, MESSAGE_MAX, MessageType,
-    PAYLOAD_MAX, REMOTE_PROGRAM, Status, decode_frame,
+    PAYLOAD_MAX, Status, decode_frame,
 };
 
 fn header() -> impl Strategy<Value = Header> {
@@ -31,15 +31,7 @@ fn frame() -> impl Strategy<Value = Frame> {
 }
 
 fn call(payload: Vec<u8>) -> Frame {
-    let header = Header {
-        prog: REMOTE_PROGRAM,
-        vers: 1,
-        proc_: 66,
-        kind: MessageType::CALL,
-        serial: 0,
-        status: Status::OK,
-    };
-    Frame { header, payload }
+    Frame::remote_call(66, 0, payload)
 }
 
 proptest! {

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 
-use stream_rpc::{Frame, Header, MessageType, REMOTE_PROGRAM, Status};
+use stream_rpc::Frame;
 
 const LEAN: &str = env!("CARGO_BIN_EXE_virtstream-serve");
 
@@ -27,17 +27,7 @@ fn it_serves_on_the_uri_it_prints_and_sigterm_removes_the_socket() {
         .unwrap_or_else(|| panic!("a storage URI, got {uri:?}"))
         .to_string();
     let mut client = UnixStream::connect(&socket).expect("connect");
-    let auth_list = Frame {
-        header: Header {
-            prog: REMOTE_PROGRAM,
-            vers: 1,
-            proc_: 66,
-            kind: MessageType::CALL,
-            serial: 0,
-            status: Status::OK,
-        },
-        payload: Vec::new(),
-    };
+    let auth_list = Frame::remote_call(66, 0, Vec::new());
     client.write_all(&auth_list.encode().unwrap()).unwrap();
     let mut reply = [0; 36];
     client.read_exact(&mut reply).expect("AUTH_LIST answered");

@@ -3,8 +3,9 @@
 //! installed by `cargo xtask setup`), against the built `virtstream`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use super::releases::explain;
 use super::scenario_files::within_seconds;
 
 /// The README's fenced blocks whose info string names a file (```` ```python title=conftest.py ````).
@@ -48,15 +49,6 @@ fn setup() -> (tempfile::TempDir, String) {
         std::env::var("PATH").unwrap_or_default()
     );
     (dir, path)
-}
-
-fn explain(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -25,7 +25,7 @@ fn virtstream() -> Command {
     command
 }
 
-fn explain(output: &Output) -> String {
+pub(super) fn explain(output: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         output.status.code(),
