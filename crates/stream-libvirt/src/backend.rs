@@ -326,7 +326,7 @@ impl Backend for LibvirtBackend {
         let info = vol.info().map_err(|error| from_virt(&error))?;
         // The daemon truncates only a sparse regular file (st_blocks below its size); a fully
         // allocated one, or a device, it would overwrite with zeros byte by byte.
-        if info.kind != sys::VIR_STORAGE_VOL_FILE as u32 || info.allocation >= info.capacity {
+        if info.kind != sys::VIR_STORAGE_VOL_FILE || info.allocation >= info.capacity {
             return Ok(false);
         }
         vol.wipe_pattern(sys::VIR_STORAGE_VOL_WIPE_ALG_ZERO, 0)
