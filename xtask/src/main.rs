@@ -47,7 +47,7 @@ enum Command {
     /// Run one benchmark target. Arguments after `--` go to the benchmark.
     Bench {
         target: bench::Target,
-        /// Passed to the benchmark harness, e.g. `--save-baseline main`.
+        /// Passed to the benchmark, e.g. `--runs 9` (libvirt, cli) or `--save-baseline main` (sim).
         #[arg(last = true)]
         args: Vec<String>,
     },

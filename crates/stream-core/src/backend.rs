@@ -229,4 +229,14 @@ pub trait Backend: Send + Sync {
     /// Read the volume's bytes at `offset` into `buf`; returns how many were read (short at
     /// the end of the volume).
     fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize>;
+
+    /// Empty the volume in place, its size kept (all of it a hole), when that costs no more
+    /// than freeing its blocks: `Ok(true)` when done, `Ok(false)` when this backend or this
+    /// volume cannot, and nothing was done. libvirt: `virStorageVolWipe` of a sparse file,
+    /// which truncates it to 0 and back (of anything else it writes zeros over every byte, so
+    /// the libvirt backend declines those). The default declines.
+    fn empty_volume(&self, volume: &VolumeId) -> Result<bool> {
+        let _ = volume;
+        Ok(false)
+    }
 }

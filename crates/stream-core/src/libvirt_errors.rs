@@ -337,6 +337,48 @@ pub fn no_callback(kind: crate::StreamKind) -> Error {
     .with_kind(ErrorKind::InvalidOperation)
 }
 
+/// `virStorageVolWipePattern` with flags: the storage driver's `virCheckFlags(0)` (measured on
+/// libvirt 9.0: 8/18).
+pub fn wipe_flags(unknown_bits: u32) -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidArgument,
+        code::INVALID_ARG,
+        domain::STORAGE,
+        format!("unsupported flags (0x{unknown_bits:x}) in function storageVolWipePattern"),
+    )
+}
+
+/// `virStorageVolWipePattern` with an algorithm past `VIR_STORAGE_VOL_WIPE_ALG_LAST` (8/18).
+pub fn wipe_algorithm_unknown(algorithm: u32) -> Error {
+    Error::libvirt(
+        ErrorKind::InvalidArgument,
+        code::INVALID_ARG,
+        domain::STORAGE,
+        format!("invalid argument: wiping algorithm {algorithm} not supported"),
+    )
+}
+
+/// `VIR_STORAGE_VOL_WIPE_ALG_TRIM` on a file volume (74/18 `VIR_ERR_ARGUMENT_UNSUPPORTED`).
+pub fn wipe_trim_unsupported() -> Error {
+    Error::libvirt(
+        ErrorKind::NotSupported,
+        74,
+        domain::STORAGE,
+        "argument unsupported: 'trim' algorithm not supported",
+    )
+}
+
+/// The scrub(1) algorithms (NNSA … random) on a daemon without `scrub` installed, as Debian's
+/// `libvirt-daemon` has it by default (38/0).
+pub fn wipe_scrub_missing() -> Error {
+    Error::libvirt(
+        ErrorKind::System,
+        code::SYSTEM_ERROR,
+        domain::NONE,
+        "Cannot find 'scrub' in path: No such file or directory",
+    )
+}
+
 /// The daemon's write into `file` failed because the filesystem is full (Q16: the daemon's
 /// fdstream thread, `virFDStreamThreadDoWrite`).
 pub fn disk_full(file: &str) -> Error {

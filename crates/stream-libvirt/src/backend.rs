@@ -330,6 +330,19 @@ impl Backend for LibvirtBackend {
         volume_size::physical_size(&self.lookup(volume)?)
     }
 
+    fn empty_volume(&self, volume: &VolumeId) -> Result<bool> {
+        let vol = self.lookup(volume)?;
+        let info = vol.info().map_err(|error| from_virt(&error))?;
+        // The daemon truncates only a sparse regular file (st_blocks below its size); a fully
+        // allocated one, or a device, it would overwrite with zeros byte by byte.
+        if info.kind != sys::VIR_STORAGE_VOL_FILE || info.allocation >= info.capacity {
+            return Ok(false);
+        }
+        vol.wipe_pattern(sys::VIR_STORAGE_VOL_WIPE_ALG_ZERO, 0)
+            .map_err(|error| from_virt(&error))?;
+        Ok(true)
+    }
+
     fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);

@@ -493,6 +493,18 @@ impl Backend for SimBackend {
         Ok(self.snapshot(volume)?.1)
     }
 
+    /// As the libvirt backend does it: a zeroing wipe of a sparse volume (`wipe_volume`, what
+    /// the daemon does to a sparse file); a fully allocated one is declined.
+    fn empty_volume(&self, volume: &VolumeId) -> Result<bool> {
+        self.alive()?;
+        let layout = storage::lock(&self.storage).volume(volume)?.layout();
+        if layout.allocated_bytes() >= layout.size() {
+            return Ok(false);
+        }
+        self.wipe_volume(volume, crate::WIPE_ZERO, 0)?;
+        Ok(true)
+    }
+
     fn read_volume(&self, volume: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.alive()?;
         Ok(storage::lock(&self.storage)

@@ -39,6 +39,7 @@ mod storage;
 mod stream;
 mod upload;
 mod volume;
+mod wipe;
 
 pub use backend::{
     DEFAULT_POOL, EXT4_MAX_FILE_SIZE, Profile, SimBackend, SimConfig, TEST_DOMAIN, TEST_SCREENSHOT,
@@ -52,3 +53,4 @@ pub use release::Release;
 pub use schedule::WouldBlock;
 pub use served::{DownloadPacket, Flow, ServedDownload, ServedUpload};
 pub use stream::SimStream;
+pub use wipe::WIPE_ZERO;

@@ -6,6 +6,7 @@ mod daemon_death;
 mod deviations;
 mod differential;
 mod disk_full;
+mod empty_volume;
 mod events;
 mod keepalive;
 mod libvirt_answers;

@@ -179,6 +179,18 @@ xdr_struct! {
 }
 
 xdr_struct! {
+    /// `remote_storage_vol_wipe_pattern_args`.
+    pub struct StorageVolWipePatternArgs {
+        /// The volume.
+        pub vol: Vol,
+        /// `virStorageVolWipeAlgorithm`.
+        pub algorithm: u32,
+        /// Flags.
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
     /// `remote_storage_vol_lookup_by_name_args`.
     pub struct StorageVolLookupByNameArgs {
         /// The pool.

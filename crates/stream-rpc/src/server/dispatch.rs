@@ -84,7 +84,7 @@ fn volume_id(vol: &Vol) -> VolumeId {
 }
 
 /// Every procedure answered: fixtures/rpc/README.md's table.
-pub const PROCEDURES: [u32; 25] = [
+pub const PROCEDURES: [u32; 26] = [
     p::CONNECT_OPEN,
     p::CONNECT_CLOSE,
     p::DOMAIN_LOOKUP_BY_NAME,
@@ -105,6 +105,7 @@ pub const PROCEDURES: [u32; 25] = [
     p::STORAGE_VOL_UPLOAD,
     p::STORAGE_VOL_DOWNLOAD,
     p::DOMAIN_SCREENSHOT,
+    p::STORAGE_VOL_WIPE_PATTERN,
     p::CONNECT_LIST_ALL_STORAGE_POOLS,
     p::STORAGE_POOL_LIST_ALL_VOLUMES,
     p::CONNECT_REGISTER_CLOSE_CALLBACK,
@@ -313,6 +314,12 @@ impl Dispatcher {
             p::STORAGE_VOL_GET_INFO_FLAGS => {
                 let args: StorageVolFlagsArgs = decode(payload)?;
                 self.vol_info(&args.vol, args.flags)
+            }
+            p::STORAGE_VOL_WIPE_PATTERN => {
+                let args: StorageVolWipePatternArgs = decode(payload)?;
+                self.sim
+                    .wipe_volume(&volume_id(&args.vol), args.algorithm, args.flags)?;
+                reply(&())
             }
             p::STORAGE_VOL_GET_PATH => {
                 let args: StorageVolArgs = decode(payload)?;

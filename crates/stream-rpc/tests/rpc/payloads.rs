@@ -85,6 +85,7 @@ fn shapes(procedure: u32) -> Option<(RoundTrip, RoundTrip)> {
             round_trip::<StorageVolArgs>,
             round_trip::<StorageVolGetPathRet>,
         ),
+        p::STORAGE_VOL_WIPE_PATTERN => (round_trip::<StorageVolWipePatternArgs>, round_trip::<()>),
         p::STORAGE_VOL_UPLOAD | p::STORAGE_VOL_DOWNLOAD => {
             (round_trip::<StorageVolTransferArgs>, round_trip::<()>)
         }

@@ -59,6 +59,7 @@ fn every_client_run_of_the_readme_was_recorded() {
         "sys-virt-upload-download",
         "virtstream-upload-sparse-create",
         "virtstream-download-sparse",
+        "virtstream-upload-sparse-existing",
     ] {
         assert!(names.contains(&format!("{run}.rec")), "{run}.rec missing");
     }

@@ -46,14 +46,17 @@ pub fn upload(args: &TransferArgs) -> Result<()> {
     let mut sent = Copied::default();
     let mut cut = false;
     let result = (|| {
+        let mut head = 0;
         if plan.cut {
             // From here on the volume's old contents are gone, whatever happens next.
             cut = true;
-            volume::cut(backend.as_ref(), &volume)?;
+            // A sparse upload of the volume's own size leaves the size; a plain one would
+            // leave whatever size the volume had (its writes never truncate).
+            let keeps_size = args.sparse && size == plan.size_before;
+            // What the cut left of the old contents is overwritten below, hole or not.
+            head = volume::cut(backend.as_ref(), &volume, keeps_size)?;
         }
         let mut stream = backend.open(StreamFlags::empty(), &transfer)?;
-        // What the cut left of the old contents is overwritten, hole or not.
-        let head = if cut { volume::CUT_LEAVES } else { 0 };
         upload_from_file_with_head(stream.as_mut(), &file, args.sparse, head, |done: Copied| {
             sent = done;
             bar.set_position(done.total());

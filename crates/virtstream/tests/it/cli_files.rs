@@ -503,8 +503,10 @@ fn a_whole_volume_upload_leaves_exactly_the_file_or_is_refused() {
     assert_eq!(backend.volume_size(&target).expect("size"), 4096 + 8192);
 }
 
-/// The cut before a whole-volume sparse upload leaves the volume's first byte as it was: an
-/// image that starts with a hole must still come out with zeros there, not the old byte.
+/// A whole-volume sparse upload empties the volume first, and no old byte survives under the
+/// image's holes: into a fully allocated volume of another size (the stream cut, which leaves
+/// byte 0 for the upload to overwrite) and into a sparse volume of the same size (emptied in
+/// place), with an image that starts and ends with a hole.
 #[test]
 fn a_sparse_upload_of_an_image_starting_with_a_hole_leaves_no_old_byte() {
     let (uri, backend) = daemon();
@@ -516,16 +518,25 @@ fn a_sparse_upload_of_an_image_starting_with_a_hole_leaves_no_old_byte() {
     let mut expected = vec![0u8; 4096];
     expected.extend_from_slice(&[3u8; 4096]);
     expected.resize(12288, 0);
-    let target = Fixture::new(&backend).volume("D16K").expect("volume");
-    assert_ne!(volume_bytes(&backend, &target)[0], 0, "old data at byte 0");
-    succeeds(&upload(&uri, &target, &image, &["--sparse", "--resize"]));
-    let bytes = volume_bytes(&backend, &target);
-    backend.delete_volume(&target).expect("delete");
-    assert!(
-        bytes == expected,
-        "the volume is not exactly the file: first bytes {:?}",
-        &bytes[..bytes.len().min(8)]
-    );
+    for notation in ["D16K", "D4K H4K D4K"] {
+        let old = Layout::parse(notation).expect("notation");
+        let mut first = [0u8; 1];
+        old.read_at(0, &mut first);
+        assert_ne!(first[0], 0, "the old volume must hold data at byte 0");
+        let target = Fixture::new(&backend)
+            .volume(&old.to_string())
+            .expect("volume");
+        succeeds(&upload(&uri, &target, &image, &["--sparse", "--resize"]));
+        let bytes = volume_bytes(&backend, &target);
+        backend.delete_volume(&target).expect("delete");
+        assert!(
+            bytes == expected,
+            "{notation}: the volume is not exactly the file: {} bytes, first {:?}, at 8K {:?}",
+            bytes.len(),
+            &bytes[..bytes.len().min(4)],
+            bytes.get(8192..8196)
+        );
+    }
 }
 
 #[test]

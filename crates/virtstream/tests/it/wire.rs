@@ -1,9 +1,9 @@
 //! libvirt's wire traffic for the recorded client runs (fixtures/rpc): replayed against a fresh
 //! private libvirtd, each run ends as recorded and passes the same messages, on 9.0 and on 11.3.
 //!
-//! Record mode: with `VIRTSTREAM_RECORD_RPC=1` each replay is written over its recording
-//! (`fixtures/rpc/libvirt-<release>/NAME.rec`) before it is compared, as when the recordings
-//! were made.
+//! Record mode: with `VIRTSTREAM_RECORD_RPC=1` each replay against libvirtd is written over its
+//! recording (`fixtures/rpc/libvirt-<release>/NAME.rec`) before it is compared, as when the
+//! recordings were made; `VIRTSTREAM_RECORD_RPC=NAME` records only the run NAME (a new one).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -62,8 +62,9 @@ pub(super) fn recorded(release: &str, name: &str) -> Vec<Record> {
 
 /// In record mode, `outcome` becomes the recording of `run` for `release`.
 fn rerecord(release: &str, run: &ClientRun, outcome: &RunOutcome) {
-    if std::env::var_os("VIRTSTREAM_RECORD_RPC").is_none() {
-        return;
+    match std::env::var("VIRTSTREAM_RECORD_RPC") {
+        Ok(which) if which == "1" || which == run.name => {}
+        _ => return,
     }
     let path = recording_path(release, &run.name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
