@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use stream_core::{Backend, Recv, RecvFlags, StreamFlags, Transfer, VolumeId};
 
-use crate::Fixture;
+use crate::Scope;
 use crate::scenario::{self, Scenario};
 
 /// The scenario with the reference's results recorded, and where the candidate differed.
@@ -174,10 +174,13 @@ pub fn check_nonblock<C: Backend>(
     let outcome = runner.run(&inputs, |(layout, sparse, stop_at_hole, buffer)| {
         let notation = layout.to_string();
         let other = candidate();
-        let real_volume = Fixture::new(reference)
+        let (real_scope, other_scope) = (Scope::new(reference), Scope::new(&other));
+        let real_volume = real_scope
+            .fixture()
             .volume(&notation)
             .map_err(TestCaseError::fail)?;
-        let other_volume = Fixture::new(&other)
+        let other_volume = other_scope
+            .fixture()
             .volume(&notation)
             .map_err(TestCaseError::fail)?;
         let real = nonblock_trace(reference, &real_volume, sparse, buffer, stop_at_hole);

@@ -1,5 +1,6 @@
 //! Setting up what a rule needs on a backend: volumes with unique names, streams bound to them.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use stream_core::{Backend, Layout, Recv, RecvFlags, Stream, StreamFlags, Transfer, VolumeId};
@@ -14,6 +15,56 @@ static NEXT_VOLUME: AtomicU64 = AtomicU64::new(0);
 pub struct Fixture<'a> {
     /// The backend.
     pub backend: &'a dyn Backend,
+    /// Where a scoped fixture notes the volumes it creates ([`Scope`]).
+    created: Option<&'a Mutex<Vec<VolumeId>>>,
+}
+
+/// The volumes of one rule, scenario or case, deleted when it ends: a daemon's pool otherwise
+/// grows by every volume of every run (4,113 on one shared daemon, 14 GB), and libvirt refreshes
+/// the whole pool after every upload, so each upload got slower with every run before it.
+pub struct Scope<'a> {
+    backend: &'a dyn Backend,
+    created: Mutex<Vec<VolumeId>>,
+}
+
+impl std::fmt::Debug for Scope<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let created = self.created.lock().map(|c| c.len()).unwrap_or(0);
+        f.debug_struct("Scope").field("created", &created).finish()
+    }
+}
+
+impl<'a> Scope<'a> {
+    /// A scope on `backend`, empty.
+    pub fn new(backend: &'a dyn Backend) -> Scope<'a> {
+        Scope {
+            backend,
+            created: Mutex::default(),
+        }
+    }
+
+    /// A fixture whose volumes this scope deletes.
+    pub fn fixture(&self) -> Fixture<'_> {
+        Fixture {
+            backend: self.backend,
+            created: Some(&self.created),
+        }
+    }
+}
+
+impl Drop for Scope<'_> {
+    fn drop(&mut self) {
+        let created = std::mem::take(
+            &mut *self
+                .created
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for volume in created {
+            // A rule may have deleted it, or killed its daemon: nothing left to clean then.
+            let _ = self.backend.delete_volume(&volume);
+        }
+    }
 }
 
 impl std::fmt::Debug for Fixture<'_> {
@@ -25,9 +76,12 @@ impl std::fmt::Debug for Fixture<'_> {
 }
 
 impl<'a> Fixture<'a> {
-    /// Wrap a backend.
+    /// Wrap a backend; its volumes stay (a [`Scope`]'s fixture deletes them).
     pub fn new(backend: &'a dyn Backend) -> Fixture<'a> {
-        Fixture { backend }
+        Fixture {
+            backend,
+            created: None,
+        }
     }
 
     /// A new volume holding `notation`.
@@ -42,6 +96,12 @@ impl<'a> Fixture<'a> {
         self.backend
             .create_volume(&id, &layout)
             .map_err(|error| format!("create volume: {error}"))?;
+        if let Some(created) = self.created {
+            created
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(id.clone());
+        }
         Ok(id)
     }
 

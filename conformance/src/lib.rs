@@ -17,7 +17,7 @@ mod suite;
 
 pub use check::{Check, ensure, ensure_eq};
 pub use columns::{Columns, Opener};
-pub use fixture::Fixture;
+pub use fixture::{Fixture, Scope};
 pub use report::{Grouped, Outcome, Report, run_rule, run_scenarios, run_suite};
 pub use rules::{Needs, Rule, all_rules};
 

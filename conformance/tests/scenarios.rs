@@ -170,3 +170,26 @@ fn the_reader_refuses_what_is_not_a_small_regular_file() {
     let text = read_scenario_file(&big).expect("a file at the cap is read");
     assert_eq!(text.len() as u64, MAX_SCENARIO_BYTES);
 }
+
+/// Every rule and every recorded scenario deletes the volumes it made when it ends: a shared
+/// daemon's pool kept all of them (4,113 volumes, 14 GB), and libvirt refreshes the whole pool
+/// after each upload, so every run slowed the next.
+#[test]
+fn rules_and_scenarios_leave_no_volume_behind() {
+    use stream_conformance::{all_rules, run_rule, scenario};
+    let sim = SimBackend::new(Profile::Remote);
+    for rule in all_rules() {
+        run_rule(&rule, &sim);
+    }
+    let set = ScenarioSet::recorded().unwrap_or_else(|error| panic!("{error}"));
+    for file in set.files() {
+        let _ = scenario::run(&file.scenario, &sim);
+    }
+    let left: Vec<String> = sim
+        .volumes("default")
+        .unwrap()
+        .into_iter()
+        .map(|volume| volume.id.name)
+        .collect();
+    assert!(left.is_empty(), "{} volumes left: {left:?}", left.len());
+}

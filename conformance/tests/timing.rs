@@ -18,6 +18,8 @@ fn backend(
     let opened = Arc::new(AtomicUsize::new(0));
     let mut backend = MockBackend::new();
     backend.expect_create_volume().returning(|_, _| Ok(()));
+    // A played scenario deletes the volume it made when it ends.
+    backend.expect_delete_volume().returning(|_| Ok(()));
     let count = Arc::clone(&opened);
     backend.expect_open().returning(move |_, _| {
         let n = first(count.fetch_add(1, Ordering::SeqCst));

@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use stream_core::Backend;
 
 use super::{Outcome, Report};
-use crate::Fixture;
+use crate::Scope;
 use crate::columns::Columns;
 use crate::rules::Rule;
 use crate::scenario::{ScenarioFile, ScenarioSet, play};
@@ -15,7 +15,8 @@ pub fn run_rule(rule: &Rule, backend: &dyn Backend) -> Outcome {
     if let Some(reason) = rule.needs.missing_from(&backend.capabilities()) {
         return Outcome::Skipped(reason);
     }
-    match catch_unwind(AssertUnwindSafe(|| (rule.check)(Fixture::new(backend)))) {
+    let scope = Scope::new(backend);
+    match catch_unwind(AssertUnwindSafe(|| (rule.check)(scope.fixture()))) {
         Ok(Ok(())) => Outcome::Pass,
         Ok(Err(why)) => Outcome::Fail(why),
         Err(_) => Outcome::Fail("panicked".into()),

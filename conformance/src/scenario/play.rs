@@ -9,7 +9,7 @@ use stream_core::{
 use super::digest::{content_digest, fnv1a};
 use super::format::{Op, Open, Scenario};
 use super::timing::{TIMING_RETRIES, drain_is_coalesced, is_packet_coalescing};
-use crate::Fixture;
+use crate::{Fixture, Scope};
 
 /// An error as scenario files write it: `error <kind> <code>/<domain> <message>`, or
 /// `<code>/<domain>/<level>` when libvirt's level is not `error` (every level libvirt 9.0 gave
@@ -176,7 +176,8 @@ pub struct Outcome {
 
 /// Run the scenario's setup and steps on `backend`.
 pub fn run(scenario: &Scenario, backend: &dyn Backend) -> Result<Outcome, String> {
-    let fx = Fixture::new(backend);
+    let scope = Scope::new(backend);
+    let fx = scope.fixture();
     let volume = match &scenario.setup.volume {
         Some(layout) => Some(fx.volume(&layout.to_string())?),
         None => None,

@@ -189,7 +189,10 @@ mod wipe {
         assert_eq!(sim.volume_layout(&volume).unwrap().to_string(), "H1M");
         let (sim, volume) = sim_with("D1M");
         sim.wipe_volume(&volume, WIPE_ZERO, 0).unwrap();
-        assert_eq!(sim.volume_layout(&volume).unwrap().allocated_bytes(), 1 << 20);
+        assert_eq!(
+            sim.volume_layout(&volume).unwrap().allocated_bytes(),
+            1 << 20
+        );
         let mut buf = vec![1; 4096];
         sim.read_volume(&volume, 0, &mut buf).unwrap();
         assert!(buf.iter().all(|&b| b == 0));
