@@ -186,6 +186,21 @@ pub fn publish(name: &str, text: &str) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+/// The bench's cases as its arguments ask: those `--only WORD` keeps, `--runs N` rounds
+/// (`default_rounds` without it) under `cargo bench`, one round under `cargo test` (where the
+/// data shrinks too: it only checks the bench still runs).
+pub fn compare_as_asked(mut cases: Vec<Case<'_>>, default_rounds: usize) -> Vec<Row> {
+    if let Some(word) = only_from_args() {
+        cases.retain(|case| case.name.contains(&word));
+    }
+    let rounds = if crate::full_run() {
+        rounds_from_args(default_rounds)
+    } else {
+        1
+    };
+    compare(&mut cases, rounds)
+}
+
 /// `--runs N` from the bench's arguments (default `default`).
 pub fn rounds_from_args(default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();

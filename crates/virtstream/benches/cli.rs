@@ -324,7 +324,7 @@ fn main() {
         return;
     }
     let setup = setup();
-    let mut cases = vec![
+    let cases = vec![
         download_case(&setup, true),
         download_case(&setup, false),
         upload_case(&setup, true),
@@ -332,17 +332,7 @@ fn main() {
         fresh_case(&setup, true),
         fresh_case(&setup, false),
     ];
-    if let Some(word) = alternating::only_from_args() {
-        cases.retain(|case| case.name.contains(&word));
-    }
-    // Under `cargo test` one round on a 20 MiB volume checks the bench still runs.
-    let rounds = if full_run() {
-        alternating::rounds_from_args(7)
-    } else {
-        1
-    };
-    let rows = alternating::compare(&mut cases, rounds);
-    drop(cases);
+    let rows = alternating::compare_as_asked(cases, 7);
     check(&setup);
     let title = format!(
         "# virtstream vs virsh, as processes ({} MiB volume, 10 % data in 1 MiB extents)",

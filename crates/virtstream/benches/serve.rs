@@ -207,7 +207,7 @@ fn main() {
         ],
     );
     let (lib, srv) = (uri.as_str(), served.uri.as_str());
-    let mut cases = vec![
+    let cases = vec![
         case(
             "vol-download --sparse",
             (lib, &source.name),
@@ -241,16 +241,7 @@ fn main() {
             false,
         ),
     ];
-    if let Some(word) = alternating::only_from_args() {
-        cases.retain(|case| case.name.contains(&word));
-    }
-    let rounds = if full_run() {
-        alternating::rounds_from_args(7)
-    } else {
-        1
-    };
-    let rows = alternating::compare(&mut cases, rounds);
-    drop(cases);
+    let rows = alternating::compare_as_asked(cases, 7);
     let title = format!(
         "# virsh against virtstream serve vs against libvirtd 9.0 ({} MiB volume, 10 % data in 1 MiB extents)",
         layout.size() >> 20
