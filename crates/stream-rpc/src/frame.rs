@@ -141,15 +141,26 @@ impl<R: Read> FrameReader<R> {
             });
         }
         let len = check_len(u32::from_be_bytes(len_word))?;
-        let mut body = vec![0; len - LEN_SIZE];
-        let got = read_full(&mut self.inner, &mut body)?;
-        if got < body.len() {
+        // The header and the payload are read into their own buffers: the payload (up to
+        // 32 MiB of an upload) is then moved into the frame, not copied out of a whole body.
+        let mut head = [0; HEADER_SIZE];
+        let mut payload = vec![0; len - LEN_SIZE - HEADER_SIZE];
+        let got = read_full(&mut self.inner, &mut head)?;
+        let got = if got == HEADER_SIZE {
+            got + read_full(&mut self.inner, &mut payload)?
+        } else {
+            got
+        };
+        if got < HEADER_SIZE + payload.len() {
             return Err(FrameError::Truncated {
                 have: LEN_SIZE + got,
                 need: len,
             });
         }
-        Ok(Some(split_body(&body)))
+        Ok(Some(Frame {
+            header: Header::from_bytes(&head),
+            payload,
+        }))
     }
 }
 
