@@ -29,6 +29,7 @@ use std::fmt::Write as _;
 
 use crate::header::{KEEPALIVE_PROGRAM, MessageType, Status};
 use crate::record::{Direction, Record};
+use crate::xdr::Decoder;
 
 /// `REMOTE_PROC_*` numbers whose replies carry an identity or a filesystem's numbers.
 mod proc {
@@ -175,13 +176,13 @@ impl Identities {
             let Some(data) = record.data.as_deref().filter(|_| reply) else {
                 continue;
             };
-            let mut xdr = Reader { data, at: 0 };
+            let mut xdr = Decoder::new(data);
             match record.header.proc_ {
                 proc::POOL_LOOKUP_BY_NAME | proc::POOL_LOOKUP_BY_VOLUME => {
                     identities.pool(&mut xdr);
                 }
                 proc::LIST_ALL_POOLS => {
-                    let count = xdr.count().unwrap_or(0);
+                    let count = xdr.u32().unwrap_or(0);
                     for _ in 0..count {
                         if identities.pool(&mut xdr).is_none() {
                             break;
@@ -192,7 +193,7 @@ impl Identities {
                     identities.volume(&mut xdr);
                 }
                 proc::POOL_LIST_ALL_VOLUMES => {
-                    let count = xdr.count().unwrap_or(0);
+                    let count = xdr.u32().unwrap_or(0);
                     for _ in 0..count {
                         if identities.volume(&mut xdr).is_none() {
                             break;
@@ -206,9 +207,9 @@ impl Identities {
     }
 
     /// `remote_nonnull_storage_pool`: a name, then the 16-byte UUID.
-    fn pool(&mut self, xdr: &mut Reader<'_>) -> Option<()> {
-        xdr.string()?;
-        let uuid = xdr.fixed(16)?;
+    fn pool(&mut self, xdr: &mut Decoder<'_>) -> Option<()> {
+        xdr.opaque(u32::MAX).ok()?;
+        let uuid = xdr.fixed_opaque(16).ok()?;
         if !self.names.contains_key(uuid) {
             self.uuids += 1;
             self.names
@@ -218,10 +219,10 @@ impl Identities {
     }
 
     /// `remote_nonnull_storage_vol`: pool, name and key strings.
-    fn volume(&mut self, xdr: &mut Reader<'_>) -> Option<()> {
-        xdr.string()?;
-        xdr.string()?;
-        let key = xdr.string()?;
+    fn volume(&mut self, xdr: &mut Decoder<'_>) -> Option<()> {
+        xdr.opaque(u32::MAX).ok()?;
+        xdr.opaque(u32::MAX).ok()?;
+        let key = xdr.opaque(u32::MAX).ok()?;
         if !self.names.contains_key(key) {
             self.keys += 1;
             self.names
@@ -298,31 +299,4 @@ fn encoded_at(data: &[u8], at: usize, value: &[u8]) -> Option<usize> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Just enough XDR to find the identities in the replies above: it gives up (`None`) rather
-/// than read past the payload.
-struct Reader<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn fixed(&mut self, len: usize) -> Option<&'a [u8]> {
-        let bytes = self.data.get(self.at..self.at.checked_add(len)?)?;
-        self.at += len;
-        Some(bytes)
-    }
-
-    fn count(&mut self) -> Option<u32> {
-        self.fixed(4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn string(&mut self) -> Option<&'a [u8]> {
-        let len = usize::try_from(self.count()?).ok()?;
-        let bytes = self.fixed(len)?;
-        self.fixed(len.div_ceil(4) * 4 - len)?;
-        Some(bytes)
-    }
 }
